@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Helpers shared inside layerstore: repository and tag name checks, the
+ * claims on temporary directories (flock on "<dir>.lock"), the scan of
+ * reposdir for symlinks that keep layer files alive, and layer garbage
+ * collection under those references.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+#define WALK_DEPTH_MAX 64
+
+bool
+store_plain_name_ok(const char *name)
+{
+    return name && name[0] && !strchr(name, '/') && strcmp(name, ".") != 0 &&
+           strcmp(name, "..") != 0 && strlen(name) <= 255;
+}
+
+int
+store_check_repo_tag(const char *repo, const char *tag, struct ud_error *err)
+{
+    if (!repo || !tag || !repo[0] || !tag[0])
+        return ud_error_set(err, UD_EINVAL, 0, "invalid image name");
+    if (tag[0] == '.' || strchr(tag, '/') || strlen(tag) > 200)
+        return ud_error_set(err, UD_EINVAL, 0, "invalid image tag: %s", tag);
+    if (repo[0] == '/' || strlen(repo) > 4096)
+        return ud_error_set(err, UD_EINVAL, 0, "invalid image repository: %s", repo);
+    /* Every component non-empty and not hidden: hidden names are ours. */
+    for (const char *c = repo; *c;) {
+        const char *e = strchrnul(c, '/');
+        if (e == c || *c == '.' || e - c > 200)
+            return ud_error_set(err, UD_EINVAL, 0, "invalid image repository: %s", repo);
+        c = *e ? e + 1 : e;
+        if (*e && !*c)
+            return ud_error_set(err, UD_EINVAL, 0, "invalid image repository: %s", repo);
+    }
+    return 0;
+}
+
+int
+store_tag_dir(const struct ud_store *s, const char *repo, const char *tag, char **repodir,
+              char **tagdir, struct ud_error *err)
+{
+    int rc = store_check_repo_tag(repo, tag, err);
+    if (rc < 0)
+        return rc;
+    char *r = ud_path_join(s->p.reposdir, repo);
+    char *t = r ? ud_path_join(r, tag) : NULL;
+    if (!t) {
+        free(r);
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    }
+    if (repodir)
+        *repodir = r;
+    else
+        free(r);
+    *tagdir = t;
+    return 0;
+}
+
+bool
+store_is_tag_dir(const char *dir)
+{
+    struct stat st;
+    char *tagf = ud_path_join(dir, "TAG");
+    bool ok = tagf && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && lstat(tagf, &st) == 0 &&
+              S_ISREG(st.st_mode);
+    free(tagf);
+    return ok;
+}
+
+static char *
+lock_name(const char *path)
+{
+    return ud_asprintf("%s.lock", path);
+}
+
+int
+tmp_claim_take(const char *path, struct tmp_claim *c, struct ud_error *err)
+{
+    c->path = NULL;
+    c->lockpath = NULL;
+    c->fd = -1;
+    cleanup_free char *lp = lock_name(path);
+    cleanup_free char *dup = ud_strdup(path);
+    if (!lp || !dup)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return ud_error_set(err, ud_error_from_errno(errno), errno, "create %s", lp);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        return ud_error_set(err, UD_EBUSY, e, "lock %s", lp);
+    }
+    c->path = ud_steal(&dup);
+    c->lockpath = ud_steal(&lp);
+    c->fd = fd;
+    return 0;
+}
+
+bool
+tmp_claim_try(const char *path, struct tmp_claim *c)
+{
+    return tmp_claim_take(path, c, NULL) == 0;
+}
+
+void
+tmp_claim_drop(struct tmp_claim *c)
+{
+    if (c->lockpath)
+        (void)unlink(c->lockpath);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->path);
+    free(c->lockpath);
+    c->path = NULL;
+    c->lockpath = NULL;
+    c->fd = -1;
+}
+
+int
+store_tmp_name(const char *dir, const char *prefix, const char *base, const char *suffix,
+               char **out, struct ud_error *err)
+{
+    char rnd[STORE_RAND_LEN + 1];
+    int rc = ud_random_hex(rnd, STORE_RAND_LEN, err);
+    if (rc < 0)
+        return rc;
+    char *p = ud_asprintf("%s/%s%s%s%s", dir, prefix, base, suffix, rnd);
+    if (!p)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    *out = p;
+    return 0;
+}
+
+static const char *
+base_of(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
+
+/* readlinkat into a heap string. */
+static char *
+read_link_at(int dfd, const char *name)
+{
+    size_t cap = 256;
+    for (;;) {
+        char *buf = ud_malloc(cap);
+        if (!buf)
+            return NULL;
+        ssize_t n = readlinkat(dfd, name, buf, cap);
+        if (n < 0) {
+            free(buf);
+            return NULL;
+        }
+        if ((size_t)n < cap) {
+            buf[n] = '\0';
+            return buf;
+        }
+        free(buf);
+        if (cap > 65536)
+            return NULL;
+        cap *= 4;
+    }
+}
+
+int
+store_dir_link_targets(const char *dir, char ***out, struct ud_error *err)
+{
+    cleanup_dir DIR *d = opendir(dir);
+    cleanup_strv char **v = NULL;
+    if (!d)
+        return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", dir);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+            continue;
+        cleanup_free char *t = read_link_at(dirfd(d), de->d_name);
+        if (!t)
+            return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+        int rc = ud_strv_push(&v, base_of(t), err);
+        if (rc < 0)
+            return rc;
+    }
+    if (v)
+        ud_strv_sort(v);
+    *out = ud_steal(&v);
+    return 0;
+}
+
+struct refwalk {
+    const char *exclude;
+    char ***v;
+    struct ud_error *err;
+};
+
+static int
+collect_in(int dfd, const char *path, int depth, struct refwalk *w)
+{
+    if (depth > WALK_DEPTH_MAX)
+        return 0;
+    if (w->exclude && strcmp(path, w->exclude) == 0)
+        return 0;
+    cleanup_dir DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return 0;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        int rc = 0;
+        if (S_ISLNK(st.st_mode)) {
+            cleanup_free char *t = read_link_at(dirfd(d), de->d_name);
+            if (!t)
+                return ud_error_set(w->err, UD_ENOMEM, 0, "out of memory");
+            rc = ud_strv_push(w->v, de->d_name, w->err);
+            if (rc == 0 && strcmp(base_of(t), de->d_name) != 0)
+                rc = ud_strv_push(w->v, base_of(t), w->err);
+        } else if (S_ISDIR(st.st_mode)) {
+            cleanup_free char *sub = ud_path_join(path, de->d_name);
+            if (!sub)
+                return ud_error_set(w->err, UD_ENOMEM, 0, "out of memory");
+            int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd >= 0)
+                rc = collect_in(fd, sub, depth + 1, w);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int
+store_collect_refs(const struct ud_store *s, const char *exclude, char ***out, struct ud_error *err)
+{
+    cleanup_strv char **v = NULL;
+    struct refwalk w = {exclude, &v, err};
+    int fd = open(s->p.reposdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", s->p.reposdir);
+    int rc = collect_in(fd, s->p.reposdir, 0, &w);
+    if (rc < 0)
+        return rc;
+    if (v)
+        ud_strv_sort(v);
+    *out = ud_steal(&v);
+    return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool
+store_strv_has_sorted(char *const *v, size_t n, const char *x)
+{
+    if (!v || n == 0)
+        return false;
+    return bsearch(&x, v, n, sizeof(char *), cmp_str) != NULL;
+}
+
+int
+store_gc_layers(struct ud_store *s, char *const *names, bool force, struct ud_error *err)
+{
+    if (!names || !names[0])
+        return 0;
+    cleanup_strv char **refs = NULL;
+    int rc = store_collect_refs(s, NULL, &refs, err);
+    if (rc < 0)
+        return rc;
+    size_t nrefs = ud_strv_len(refs);
+    int first = 0;
+    for (size_t i = 0; names[i]; i++) {
+        if (!store_plain_name_ok(names[i]) || store_strv_has_sorted(refs, nrefs, names[i]))
+            continue;
+        cleanup_free char *lp = ud_path_join(s->p.layersdir, names[i]);
+        if (!lp)
+            return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+        if (unlink(lp) < 0 && errno != ENOENT && !force && first == 0)
+            first =
+                ud_error_set(err, ud_error_from_errno(errno), errno, "removing layer %s", names[i]);
+    }
+    return first;
+}
+
+void
+store_rmdir_parents(const char *dir, const char *stop)
+{
+    cleanup_free char *d = ud_strdup(dir);
+    size_t sl = strlen(stop);
+    while (d && strlen(d) > sl && strncmp(d, stop, sl) == 0 && d[sl] == '/') {
+        if (rmdir(d) < 0)
+            return;
+        char *slash = strrchr(d, '/');
+        if (!slash)
+            return;
+        *slash = '\0';
+    }
+}
+
+bool
+store_dir_has_subdirs(const char *dir)
+{
+    cleanup_dir DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+            return true;
+    }
+    return false;
+}
+
+int
+store_write_empty(const char *path, struct ud_error *err)
+{
+    return ud_file_write_atomic(path, "", 0, 0644, err);
+}
+
+/* Empty the directory dfd (owned) without allocating from ud_malloc, so an
+ * abort after an allocation failure still leaves nothing behind. Never
+ * follows symlinks and never crosses into another filesystem. */
+static int
+clear_dir_fd(int dfd, dev_t dev, int depth)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+            fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (!S_ISDIR(st.st_mode)) {
+            if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+                rc = -1;
+            continue;
+        }
+        if (st.st_dev != dev || depth > 4096) {
+            rc = -1;
+            continue;
+        }
+        (void)fchmodat(dirfd(d), de->d_name, (st.st_mode | 0700) & 07777, 0);
+        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0 || clear_dir_fd(sub, dev, depth + 1) < 0 ||
+            unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
+int
+store_rm_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path);
+    (void)chmod(path, (st.st_mode | 0700) & 07777);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || clear_dir_fd(fd, st.st_dev, 0) < 0)
+        return -1;
+    return rmdir(path);
+}
+
+void
+store_fsync_dir(const char *dir)
+{
+    /* Durability of a rename that already happened: a failure here cannot
+     * be undone, so it is logged, not returned. */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        ud_log(UD_LOG_DEBUG, "fsync %s: %s", dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
