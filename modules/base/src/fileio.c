@@ -97,11 +97,22 @@ ud_tmpfile_beside(const char *final_path, mode_t mode, char **tmp_path, int *fd_
 int
 ud_file_commit(int fd, const char *tmp_path, const char *final_path, struct ud_error *err)
 {
+    /* Open the directory before the rename: once the rename is done, the
+     * only thing left that can fail is the directory fsync, so a caller never
+     * sees an error for a file that was in fact replaced for lack of memory. */
+    cleanup_free char *copy = ud_strdup(final_path);
+    if (!copy)
+        return ud_error_set(err, UD_ENOMEM, ENOMEM, "out of memory");
+    cleanup_close int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return ud_error_set(err, UD_EIO, errno, "open directory of %s", final_path);
     if (fsync(fd) != 0)
         return ud_error_set(err, ud_error_from_errno(errno), errno, "fsync %s", tmp_path);
     if (rename(tmp_path, final_path) != 0)
         return ud_error_set(err, ud_error_from_errno(errno), errno, "rename %s", final_path);
-    return ud_fsync_parent(final_path, err);
+    if (fsync(dfd) != 0 && errno != EINVAL)
+        return ud_error_set(err, UD_EIO, errno, "fsync directory of %s", final_path);
+    return 0;
 }
 
 static int

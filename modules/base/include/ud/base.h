@@ -197,7 +197,8 @@ int ud_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
  * *tmp_path is the caller's to free; *fd_out the caller's to close. */
 int ud_tmpfile_beside(const char *final_path, mode_t mode, char **tmp_path, int *fd_out,
                       struct ud_error *err) UD_WUR;
-/* fsync fd, rename tmp over final and fsync the directory. */
+/* fsync fd, rename tmp over final and fsync the directory. An error means
+ * final_path was not replaced, except a failed directory fsync (UD_EIO). */
 int ud_file_commit(int fd, const char *tmp_path, const char *final_path,
                    struct ud_error *err) UD_WUR;
 /* fsync the directory holding path. */
