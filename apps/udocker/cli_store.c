@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Opening the repository for a command: --repo=DIR must already be one;
+ * otherwise the configured topdir (UDOCKER_DIR or ~/.udocker) is created
+ * silently on first use, as upstream does ("Info: creating repo: DIR").
+ */
+#include "cli.h"
+#include "conf.h"
+#include "ud/layerstore.h"
+
+static void
+conf_paths(const struct ud_conf *c, struct ud_store_paths *p)
+{
+    p->topdir = c->topdir;
+    p->bindir = c->bindir;
+    p->libdir = c->libdir;
+    p->docdir = c->docdir;
+    p->reposdir = c->reposdir;
+    p->layersdir = c->layersdir;
+    p->containersdir = c->containersdir;
+}
+
+struct ud_store *
+ud_cli_store(struct ud_cli *cli)
+{
+    if (cli->store)
+        return cli->store;
+    struct ud_store_paths p;
+    struct ud_error err = {0};
+    conf_paths(cli->conf, &p);
+    if (!cli->repo_opt && !ud_store_is_repo(&p)) {
+        ud_info("creating repo: %s", p.topdir);
+        if (ud_store_create(&p, &err)) {
+            ud_err("creating repo: %s", err.msg);
+            return NULL;
+        }
+    }
+    if (ud_store_open(&p, &cli->store, &err)) {
+        if (err.code == UD_ENOENT)
+            ud_err("invalid udocker repository: %s", cli->repo_opt ? cli->repo_opt : p.topdir);
+        else
+            ud_err("%s", err.msg);
+        return NULL;
+    }
+    return cli->store;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Image names given to local commands (create, rmi, inspect, verify,
+ * protect): parsed with the same rules as pull, so that the local repos/
+ * path is the one pull wrote ("docker.io/python" and "python" differ).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+#include "ud/oci-manifest.h"
+
+int
+ud_imagespec_split(const char *spec, char **repo, char **tag, struct ud_error *err)
+{
+    if (!spec || !spec[0])
+        return ud_error_set(err, UD_EINVAL, 0, "must specify image:tag or repository/image:tag");
+    struct ud_image_ref ref = {0};
+    if (ud_oci_ref_parse(spec, &ref, err))
+        return ud_error_set(err, UD_EINVAL, 0, "must specify image:tag or repository/image:tag");
+    char *r = ud_strdup(ref.local_repo);
+    char *t = ud_strdup(ref.tag);
+    ud_oci_ref_fini(&ref);
+    if (!r || !t) {
+        free(r);
+        free(t);
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    }
+    *repo = r;
+    *tag = t;
+    return 0;
+}
