@@ -33,6 +33,8 @@ on_event(void *ctx, enum ud_store_verify_event ev, const char *name, const char 
         ud_info("layer ok: %s", name);
         break;
     case UD_STORE_VERIFY_CONFIG:
+        /* The store has checked its digest; upstream lists it like a layer. */
+        ud_info("layer ok: %s", name);
         break;
     case UD_STORE_VERIFY_WARN:
         ud_warn("%s", msg ? msg : name);
