@@ -8,11 +8,13 @@
 #include "image_pull.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -522,8 +524,9 @@ struct progress {
     bool enabled; /* stdout is a terminal and INFO lines are shown */
     bool drawn;   /* a status line is on screen */
     const struct ud_pull_plan *plan;
-    int64_t *done;  /* per blob */
-    int64_t *total; /* per blob, -1 unknown */
+    int64_t *done;     /* per blob */
+    int64_t *total;    /* per blob, -1 unknown */
+    const size_t *map; /* callback index -> plan index during a retry round */
     size_t finished;
     struct timespec last;
 };
@@ -564,7 +567,11 @@ progress_cb(void *ctx, enum ud_reg_progress_event ev, size_t index, const char *
 {
     struct progress *p = ctx;
     (void)digest;
-    if (!p->enabled || index >= p->plan->n)
+    if (!p->enabled)
+        return;
+    if (p->map != NULL)
+        index = p->map[index];
+    if (index >= p->plan->n)
         return;
     if (total > 0)
         p->total[index] = total;
@@ -705,6 +712,76 @@ all_blobs_ok(const struct pull_ctx *x)
     return true;
 }
 
+/* Another pull of the same blob holds the download lock of its partial
+ * file (the registry client answers UD_EBUSY). Waiting for it and asking
+ * again finds the blob verified in layers/, or resumes what it left. */
+#define BUSY_ROUNDS 8
+#define BUSY_POLL_MS 200
+
+static int
+wait_for_other_download(const char *dest_path)
+{
+    cleanup_free char *partial = ud_asprintf("%s.partial", dest_path);
+    const struct timespec pause = {0, BUSY_POLL_MS * 1000000L};
+
+    if (partial == NULL)
+        return UD_ENOMEM;
+    for (;;) {
+        if (pull_cancel)
+            return UD_ECANCELED;
+        int fd = open(partial, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return 0; /* gone: renamed into place, or abandoned */
+        int r = flock(fd, LOCK_EX | LOCK_NB);
+        close(fd); /* releases the lock if we got it */
+        if (r == 0)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* One more fetch of the blobs that were busy. Returns 1 when none was,
+ * else the fetch's result (0 or a UD_E* code). */
+static int
+fetch_busy_again(struct pull_ctx *x, struct ud_error *err)
+{
+    cleanup_free size_t *map = ud_calloc(x->plan.n ? x->plan.n : 1, sizeof(size_t));
+    cleanup_free struct ud_reg_blob *again = ud_calloc(x->plan.n ? x->plan.n : 1, sizeof(*again));
+    size_t k = 0;
+
+    if (map == NULL || again == NULL)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    for (size_t i = 0; i < x->plan.n; i++) {
+        if (x->rb[i].status != UD_EBUSY || x->rb[i].cached)
+            continue;
+        ud_log(UD_LOG_VERBOSE, "waiting for another process downloading %s", x->rb[i].digest);
+        int rc = wait_for_other_download(x->rb[i].dest_path);
+        if (rc < 0)
+            return ud_error_set(err, rc, 0, "interrupted");
+        again[k] = x->rb[i];
+        map[k++] = i;
+    }
+    if (k == 0)
+        return 1;
+    x->prog.map = map;
+    int rc = ud_reg_blobs_fetch(x->client, x->remote, again, k, err);
+    x->prog.map = NULL;
+    for (size_t j = 0; j < k; j++)
+        x->rb[map[j]] = again[j];
+    if (rc < 0 && rc != UD_ECANCELED && all_blobs_ok(x))
+        rc = 0;
+    if (rc < 0 && rc != UD_ECANCELED) {
+        /* the first failure that is not ours to wait for decides */
+        for (size_t i = 0; i < x->plan.n; i++) {
+            if (!blob_ok(&x->rb[i]) && x->rb[i].status != UD_EBUSY) {
+                *err = x->rb[i].error;
+                return x->rb[i].status;
+            }
+        }
+    }
+    return rc;
+}
+
 /* Link every blob into the new tag (the links protect them from a
  * concurrent rmi), announce them and download the missing ones at once. */
 static int
@@ -731,6 +808,12 @@ pull_blobs(struct pull_ctx *x, struct ud_store_image_txn *txn, struct ud_error *
     }
     x->prog.plan = &x->plan;
     int rc = ud_reg_blobs_fetch(x->client, x->remote, x->rb, n, err);
+    for (int round = 0; rc < 0 && rc != UD_ECANCELED && round < BUSY_ROUNDS; round++) {
+        int r = fetch_busy_again(x, err);
+        if (r == 1) /* nothing was busy */
+            break;
+        rc = r;
+    }
     progress_end(&x->prog);
     if (rc < 0 && rc != UD_ECANCELED && all_blobs_ok(x))
         rc = 0;
@@ -761,20 +844,31 @@ report_blob_failures(const struct pull_ctx *x, int rc, const struct ud_error *er
         ud_err("%s", err->msg);
 }
 
-/* A failed download leaves "<blob>.partial" for a later resume; a failed
- * pull must leave nothing, so those go too. */
+/* A failed download leaves "<blob>.partial" for a later resume. A failed
+ * pull must leave nothing, so those go too, except after an interruption
+ * (Ctrl-C, SIGTERM): the user is likely to pull again, and the registry
+ * client then resumes them with Range requests. */
 static void
 remove_partials(const struct pull_ctx *x)
 {
     for (size_t i = 0; x->rb != NULL && i < x->plan.n; i++) {
         if (blob_ok(&x->rb[i]))
             continue;
-        static const char *const suffixes[] = {".partial", ".partial.state"};
-        for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
-            cleanup_free char *p = ud_asprintf("%s%s", x->rb[i].dest_path, suffixes[k]);
-            if (p != NULL && unlink(p) < 0 && errno != ENOENT)
-                ud_log(UD_LOG_VERBOSE, "cannot remove %s: %s", p, strerror(errno));
-        }
+        if (x->rb[i].status == UD_EBUSY)
+            continue; /* another pull's download */
+        cleanup_free char *partial = ud_asprintf("%s.partial", x->rb[i].dest_path);
+        cleanup_free char *state = ud_asprintf("%s.partial.state", x->rb[i].dest_path);
+        if (partial == NULL || state == NULL)
+            continue;
+        /* Only when nobody holds its download lock: a concurrent pull may
+         * have started on it since. */
+        cleanup_close int fd = open(partial, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0)
+            continue;
+        if (unlink(partial) < 0 && errno != ENOENT)
+            ud_log(UD_LOG_VERBOSE, "cannot remove %s: %s", partial, strerror(errno));
+        if (unlink(state) < 0 && errno != ENOENT)
+            ud_log(UD_LOG_VERBOSE, "cannot remove %s: %s", state, strerror(errno));
     }
 }
 
@@ -800,7 +894,8 @@ pull_store(struct pull_ctx *x, struct ud_store *store)
         else
             ud_err("%s", e.msg);
         ud_store_image_abort(txn);
-        remove_partials(x);
+        if (rc != UD_ECANCELED && !pull_cancel)
+            remove_partials(x);
         return -1;
     }
     if (ud_store_image_commit(txn, &e) < 0) {
