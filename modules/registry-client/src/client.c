@@ -94,12 +94,17 @@ ud_reg_client_new(const struct ud_reg_options *o, struct ud_reg_client **out, st
         return ud_error_set(err, UD_EINVAL, 0, "registry client: no options");
     if (o->auth_b64 && strpbrk(o->auth_b64, "\r\n"))
         return ud_error_set(err, UD_EINVAL, 0, "registry client: bad credentials");
+    /* Before anything else: without libcurl every later step would fail
+     * with a misleading "out of memory". */
+    int rc = reg_curl_load(err);
+    if (rc < 0)
+        return rc;
     struct ud_reg_client *c = ud_calloc(1, sizeof(*c));
     if (!c)
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
     /* Reference-counted by libcurl; balanced in ud_reg_client_free. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = check_registry_url(o->registry_url, &c->registry, &c->host, err);
+    rc = check_registry_url(o->registry_url, &c->registry, &c->host, err);
     if (rc < 0) {
         ud_reg_client_free(c);
         return rc;

@@ -112,6 +112,19 @@ void reg_easy_setup(struct ud_reg_client *c, CURL *e, bool download);
 int reg_curl_error(CURLcode rc, const char *errbuf, const char *url, struct ud_error *err);
 /* Whether a curl failure is worth retrying (timeouts, resets, partial). */
 bool reg_curl_transient(CURLcode rc);
+/* Make sure libcurl can be used: with UD_LAZY_LIBS it is opened on first
+ * use (curl_lazy.c), and a missing library or function is reported here as
+ * UD_EUNSUPP "cannot load libcurl: <why>". Linked normally, always 0. */
+#ifdef UD_LAZY_LIBS
+int reg_curl_load(struct ud_error *err);
+#else
+static inline int
+reg_curl_load(struct ud_error *err)
+{
+    (void)err;
+    return 0;
+}
+#endif
 
 /* Synchronous request for API calls. */
 struct reg_request {

@@ -17,6 +17,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "archive_lazy.h"
 #include "tarextract_int.h"
 
 #define CHUNK_SIZE ((size_t)1 << 20)
@@ -302,6 +303,11 @@ stream_setup_decoder(struct tar_stream *s, struct ud_error *err)
 static int
 stream_setup_archive(struct tar_stream *s, struct ud_error *err)
 {
+    /* libarchive may be opened only now (UD_LAZY_LIBS): say so if it is
+     * missing rather than "cannot create archive reader". */
+    int rc = tar_archive_load(err);
+    if (rc < 0)
+        return rc;
     s->ar = archive_read_new();
     if (!s->ar)
         return ud_error_set(err, UD_ENOMEM, ENOMEM, "cannot create archive reader");

@@ -274,3 +274,28 @@ int ud_base64_decode(const char *s, unsigned char **out, size_t *len, struct ud_
 /* Re-print JSON text the way Python's json.dumps(sort_keys=True, indent=4)
  * does (upstream's inspect output). Caller frees. */
 int ud_json_pretty(const char *json, size_t len, char **out, struct ud_error *err) UD_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Shared libraries loaded on first use                                */
+/* ------------------------------------------------------------------ */
+
+/* One per library, static and zero-initialised apart from sonames, e.g.
+ *   static const char *const names[] = {"libcurl.so.4", NULL};
+ *   static struct ud_lazylib curl_lib = {.sonames = names};
+ * The library is dlopen()ed (RTLD_NOW | RTLD_LOCAL) on the first call that
+ * needs it, once, thread-safely; a failure is remembered and not retried. */
+struct ud_lazylib {
+    const char *const *sonames; /* NULL-terminated, tried in order */
+    void *handle;
+    int state;                  /* private: untried, loaded or failed */
+    char errmsg[256];           /* private: read with ud_lazylib_error */
+};
+
+/* Load the library if not yet tried: 0 when it is loaded, -1 if not. */
+int ud_lazylib_load(struct ud_lazylib *lib);
+/* Address of a symbol of the library (loading it first); NULL when the
+ * library or the symbol is missing, with the reason kept for
+ * ud_lazylib_error. Callers cache the answer. */
+void *ud_lazylib_sym(struct ud_lazylib *lib, const char *name);
+/* Why the last load or lookup failed (dlerror() text), or NULL. */
+const char *ud_lazylib_error(struct ud_lazylib *lib);
