@@ -108,6 +108,11 @@ bool ud_cmdline_leftover(struct ud_cmdline *cl);
 /* Open the repository on first use (create the default one silently,
  * "Info: creating repo: DIR"); prints the error and returns NULL on failure. */
 struct ud_store *ud_cli_store(struct ud_cli *cli);
+/* Split an image argument into repository and tag (caller frees both), then
+ * open the repository. Prints the error and returns NULL on failure, before
+ * the repository is touched when the argument is malformed. */
+struct ud_store *ud_cli_store_for_image(struct ud_cli *cli, const char *spec, char **repo,
+                                        char **tag);
 
 /* Output helpers with upstream's prefixes and streams (reference 1.3):
  * ud_out: stdout at the given level; ud_err: "Error: ..." on stderr;

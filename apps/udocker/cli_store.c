@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "conf.h"
+#include "output.h"
 #include "ud/layerstore.h"
 
 static void
@@ -43,4 +44,22 @@ ud_cli_store(struct ud_cli *cli)
         return NULL;
     }
     return cli->store;
+}
+
+struct ud_store *
+ud_cli_store_for_image(struct ud_cli *cli, const char *spec, char **repo, char **tag)
+{
+    struct ud_error err = {0};
+    cleanup_free char *r = NULL;
+    cleanup_free char *t = NULL;
+    if (ud_imagespec_split(spec, &r, &t, &err)) {
+        ud_err("%s", err.msg);
+        return NULL;
+    }
+    struct ud_store *s = ud_cli_store(cli);
+    if (!s)
+        return NULL;
+    *repo = ud_steal(&r);
+    *tag = ud_steal(&t);
+    return s;
 }

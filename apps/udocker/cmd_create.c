@@ -135,11 +135,7 @@ cmd_create(struct ud_cli *cli)
     struct ud_error err = {0};
     cleanup_free char *repo = NULL;
     cleanup_free char *tag = NULL;
-    if (ud_imagespec_split(spec, &repo, &tag, &err)) {
-        ud_err("%s", err.msg);
-        return 1;
-    }
-    struct ud_store *s = ud_cli_store(cli);
+    struct ud_store *s = ud_cli_store_for_image(cli, spec, &repo, &tag);
     if (!s)
         return 1;
     if (name && check_name(s, name, force))

@@ -56,11 +56,7 @@ cmd_verify(struct ud_cli *cli)
     struct ud_error err = {0};
     cleanup_free char *repo = NULL;
     cleanup_free char *tag = NULL;
-    if (ud_imagespec_split(spec, &repo, &tag, &err)) {
-        ud_err("%s", err.msg);
-        return 1;
-    }
-    struct ud_store *s = ud_cli_store(cli);
+    struct ud_store *s = ud_cli_store_for_image(cli, spec, &repo, &tag);
     if (!s)
         return 1;
     ud_info("verifying: %s:%s", repo, tag);
