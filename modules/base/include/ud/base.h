@@ -287,8 +287,8 @@ int ud_json_pretty(const char *json, size_t len, char **out, struct ud_error *er
 struct ud_lazylib {
     const char *const *sonames; /* NULL-terminated, tried in order */
     void *handle;
-    int state;                  /* private: untried, loaded or failed */
-    char errmsg[256];           /* private: read with ud_lazylib_error */
+    int state;        /* private: untried, loaded or failed */
+    char errmsg[256]; /* private: read with ud_lazylib_error */
 };
 
 /* Load the library if not yet tried: 0 when it is loaded, -1 if not. */
