@@ -23,11 +23,16 @@ expect_rc 0
 repo_snapshot "$snap"
 
 # --- login / logout / keystore ------------------------------------------
-# An empty --password= makes udocker prompt (stdin is not a terminal here, so
-# the prompt text may precede the error on the same line).
+# An empty --password= makes udocker prompt (stdin is not a terminal here);
+# the prompt's line is ended, so the error starts on a line of its own.
 ud login --username=alice --password=
 expect_rc 1
-expect_stderr_contains "Error: invalid credentials"
+expect_stderr_match '^Error: invalid credentials$'
+# --password-stdin without --username: no terminal to ask for the name on
+printf 'x\n' >"$IT_WORK/somepw"
+chmod 644 "$IT_WORK/somepw"
+UD_STDIN=$IT_WORK/somepw ud login --password-stdin --registry=https://nouser.example
+expect_error "--password-stdin needs --username"
 printf '\n' >"$IT_WORK/emptypw"
 chmod 644 "$IT_WORK/emptypw"
 UD_STDIN=$IT_WORK/emptypw ud login --username=alice --password-stdin

@@ -24,14 +24,17 @@
 #define LINE_MAX_BYTES 4096 /* a credential longer than this is not one */
 
 /* Read one line from f without its line ending. NULL at EOF with nothing
- * read or on error. The caller wipes and frees it. */
+ * read or on error. *ended (may be NULL) tells whether a newline ended it.
+ * The caller wipes and frees it. */
 static char *
-read_line(FILE *f)
+read_line(FILE *f, bool *ended)
 {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, f);
 
+    if (ended != NULL)
+        *ended = n > 0 && line[n - 1] == '\n';
     if (n < 0) {
         free(line);
         return NULL;
@@ -60,6 +63,57 @@ restore_tty_and_die(int sig)
     raise(sig);
 }
 
+/* Show prompt on out and read a line from stdin. Unless a terminal echoed
+ * the user's Enter, end the prompt's line here, so that whatever is printed
+ * next (an "Error: " line) starts on a line of its own. */
+static char *
+prompt_stdin(FILE *out, const char *prompt)
+{
+    bool ended = false;
+    char *line;
+
+    fputs(prompt, out);
+    fflush(out);
+    line = read_line(stdin, &ended);
+    if (!ended || !isatty(STDIN_FILENO)) {
+        fputc('\n', out);
+        fflush(out);
+    }
+    return line;
+}
+
+/* Prompt on the controlling terminal and read the answer there, with echo
+ * (a user name). *no_tty is set when there is no terminal to ask on. */
+static char *
+read_tty_line(const char *prompt, bool *no_tty)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    bool ended = false;
+    FILE *in;
+    char *line;
+
+    *no_tty = fd < 0 || !isatty(fd);
+    if (*no_tty) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    in = fdopen(fd, "r");
+    if (in == NULL) {
+        close(fd);
+        return NULL;
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        /* nothing sensible to do: still read */
+    }
+    line = read_line(in, &ended);
+    if (!ended && write(fd, "\n", 1) < 0) {
+        /* the newline is cosmetic */
+    }
+    fclose(in);
+    return line;
+}
+
 /* Prompt on the controlling terminal and read without echo, like
  * getpass(3) (obsolete, hence not used). Without a terminal, prompt on
  * stderr and read stdin. */
@@ -75,9 +129,7 @@ read_password(const char *prompt)
     if (fd < 0 || tcgetattr(fd, &saved_tio) < 0) {
         if (fd >= 0)
             close(fd);
-        fputs(prompt, stderr);
-        fflush(stderr);
-        return read_line(stdin);
+        return prompt_stdin(stderr, prompt);
     }
     in = fdopen(fd, "r");
     if (in == NULL) {
@@ -96,7 +148,7 @@ read_password(const char *prompt)
         /* nothing sensible to do: still read */
     }
     tcsetattr(fd, TCSAFLUSH, &tio);
-    pw = read_line(in);
+    pw = read_line(in, NULL);
     tcsetattr(fd, TCSAFLUSH, &saved_tio);
     if (write(fd, "\n", 1) < 0) {
         /* the newline is cosmetic */
@@ -193,14 +245,20 @@ cmd_login(struct ud_cli *cli)
     if (user_opt != NULL && user_opt[0] != '\0') {
         user = ud_strdup(user_opt);
     } else if (!pass_stdin) {
-        fputs("username: ", stdout);
-        fflush(stdout);
-        user = read_line(stdin);
+        user = prompt_stdin(stdout, "username: ");
+    } else {
+        /* stdin carries the password: ask for the name on the terminal */
+        bool no_tty = false;
+        user = read_tty_line("username: ", &no_tty);
+        if (no_tty) {
+            ud_err("--password-stdin needs --username when there is no terminal to ask on");
+            return 1;
+        }
     }
     if (pass_opt != NULL && pass_opt[0] != '\0')
         pass = ud_strdup(pass_opt);
     else if (pass_stdin)
-        pass = read_line(stdin);
+        pass = read_line(stdin, NULL);
     else
         pass = read_password("password: ");
 

@@ -38,11 +38,15 @@ void ud_pull_site_fini(struct ud_pull_site *s);
  *   "h:5000/img" keeps plain http); a host listed in conf's
  *   docker_registries uses those URLs; Docker Hub's names (docker.io,
  *   index.docker.io, registry-1.docker.io) use conf's Docker Hub URLs;
- *   any other host is "https://<host>" for registry and index;
+ *   any other host is "https://<host>" (scheme_given false);
  * - else registry_opt and/or index_opt ("https://" prefixed when they have
- *   no scheme); given only one, the registry is that value and the index
- *   is index_opt (or NULL);
+ *   no scheme); given only --index, it serves as the registry too;
  * - else conf's dockerio_registry_url and dockerio_index_url.
+ * index_url is left NULL when it would equal registry_url (the search then
+ * asks the registry's own endpoints once).
+ * --insecure (see ud_pull_client_open): TLS is not verified and, for a
+ * registry reached through a bare host name, plain http is used when the
+ * server does not speak TLS.
  * conf may be NULL (built-in Docker Hub URLs). out is written on success.
  * Errors: UD_EINVAL (empty host, a scheme other than http/https, spaces
  * or control characters), UD_ENOMEM. */

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ struct httpd {
     int requests;
 };
 
-static void
+/* false when the peer has gone */
+static bool
 send_all(int fd, const void *p, size_t n)
 {
     const char *q = p;
@@ -45,10 +47,11 @@ send_all(int fd, const void *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return;
+            return false;
         q += w;
         n -= (size_t)w;
     }
+    return true;
 }
 
 static const char *
@@ -82,17 +85,38 @@ reason(int st)
     }
 }
 
-void
-httpd_reply_cut(const struct httpd_req *r, int status, const char *headers, const void *body,
-                size_t len, size_t send_len)
+/* Status line and headers announcing len body bytes, then at most
+ * send_len of them in pieces of `chunk` bytes pause_ms apart. */
+static void
+reply_paced(const struct httpd_req *r, int status, const char *headers, const void *body,
+            size_t len, size_t send_len, size_t chunk, int pause_ms)
 {
     char head[4096];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", status,
                      reason(status), len, headers ? headers : "");
-    send_all(r->fd, head, (size_t)n);
-    if (strcmp(r->method, "HEAD") != 0 && body)
-        send_all(r->fd, body, send_len < len ? send_len : len);
+    if (!send_all(r->fd, head, (size_t)n) || strcmp(r->method, "HEAD") == 0 || !body)
+        return;
+    const char *p = body;
+    size_t left = send_len < len ? send_len : len;
+    if (chunk == 0)
+        chunk = left ? left : 1;
+    while (left > 0) {
+        size_t k = left < chunk ? left : chunk;
+        if (!send_all(r->fd, p, k))
+            return;
+        p += k;
+        left -= k;
+        if (left > 0 && pause_ms > 0)
+            poll(NULL, 0, pause_ms);
+    }
+}
+
+void
+httpd_reply_cut(const struct httpd_req *r, int status, const char *headers, const void *body,
+                size_t len, size_t send_len)
+{
+    reply_paced(r, status, headers, body, len, send_len, 0, 0);
 }
 
 void
@@ -105,10 +129,17 @@ httpd_reply(const struct httpd_req *r, int status, const char *headers, const vo
 void
 httpd_serve_bytes(const struct httpd_req *r, const void *data, size_t len, bool ranges)
 {
+    httpd_serve_bytes_ex(r, data, len, ranges, SIZE_MAX, 0, 0);
+}
+
+void
+httpd_serve_bytes_ex(const struct httpd_req *r, const void *data, size_t len, bool ranges,
+                     size_t max_send, size_t chunk, int pause_ms)
+{
     unsigned long long a = 0, b = len ? len - 1 : 0;
     const char *p = r->range;
     if (!ranges || strncmp(p, "bytes=", 6) != 0) {
-        httpd_reply(r, 200, NULL, data, len);
+        reply_paced(r, 200, NULL, data, len, max_send, chunk, pause_ms);
         return;
     }
     char *e = NULL;
@@ -125,7 +156,7 @@ httpd_serve_bytes(const struct httpd_req *r, const void *data, size_t len, bool 
         b = len - 1;
     char h[160];
     snprintf(h, sizeof(h), "Content-Range: bytes %llu-%llu/%zu\r\n", a, b, len);
-    httpd_reply(r, 206, h, (const char *)data + a, (size_t)(b - a + 1));
+    reply_paced(r, 206, h, (const char *)data + a, (size_t)(b - a + 1), max_send, chunk, pause_ms);
 }
 
 static void

@@ -39,3 +39,8 @@ void httpd_reply_cut(const struct httpd_req *r, int status, const char *headers,
 /* Serve data honouring "Range: bytes=a-b" / "bytes=a-" when ranges is true
  * (206 + Content-Range), else 200 with the whole body. */
 void httpd_serve_bytes(const struct httpd_req *r, const void *data, size_t len, bool ranges);
+/* httpd_serve_bytes, but the body (of the whole or of the range) is cut
+ * after max_send bytes (SIZE_MAX: none; the connection then closes), and
+ * sent in pieces of chunk bytes (0: at once) pause_ms apart (a slow link). */
+void httpd_serve_bytes_ex(const struct httpd_req *r, const void *data, size_t len, bool ranges,
+                          size_t max_send, size_t chunk, int pause_ms);

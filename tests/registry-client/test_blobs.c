@@ -4,7 +4,9 @@
  * segments, fallback when Range is ignored, resume of a .partial (plain
  * and segmented), digest and size mismatches, cut transfers retried,
  * per-blob errors, redirects without Authorization, token renewal, cache
- * hits, duplicate entries, file-size limit (ENOSPC path) and progress.
+ * hits, duplicate entries, file-size limit (ENOSPC path), progress events,
+ * bounded retries against servers that always cut the body short, and
+ * the interrupt policy (partial kept, then resumed).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -37,9 +39,12 @@ struct ctx {
     struct blobdata b[NBLOBS];
     bool ranges;
     bool require_auth;
-    bool redirect;  /* send blob requests to the other server */
-    int cut_first;  /* cut this many blob responses half-way */
-    int fail_first; /* answer 500 this many times first */
+    bool redirect;   /* send blob requests to the other server */
+    int cut_first;   /* cut this many blob responses half-way */
+    bool cut_always; /* every blob response announces all, sends half */
+    size_t dribble;  /* > 0: every response sends only this many bytes */
+    int pace_ms;     /* > 0: bodies trickle out, 64 KiB per pace_ms */
+    int fail_first;  /* answer 500 this many times first */
     char other[64];
     pthread_mutex_t mu;
     int blob_requests;
@@ -58,6 +63,13 @@ struct fx {
     char paths[NBLOBS][160];
     struct ud_reg_blob blobs[NBLOBS];
     int events[8];
+    /* UD_REG_BLOB_PROGRESS per callback index */
+    int progress_n[NBLOBS];
+    int64_t last_done[NBLOBS];
+    int64_t last_total[NBLOBS];
+    bool backwards;          /* a count that did not grow */
+    volatile int cancel;     /* the client's cancel flag */
+    bool cancel_on_progress; /* raise it at the first progress event */
 };
 
 static struct blobdata *
@@ -78,9 +90,21 @@ serve(const struct httpd_req *r, struct ctx *c, struct blobdata *b)
         if (!c->first_range[0])
             snprintf(c->first_range, sizeof(c->first_range), "%s", r->range);
     }
-    if (c->cut_first > 0) {
-        c->cut_first--;
+    if (c->cut_always || c->cut_first > 0) {
+        if (c->cut_first > 0)
+            c->cut_first--;
         httpd_reply_cut(r, 200, NULL, b->data, b->len, b->len / 2);
+        return;
+    }
+    if (c->dribble > 0) {
+        httpd_serve_bytes_ex(r, b->data, b->len, c->ranges, c->dribble, 0, 0);
+        return;
+    }
+    if (c->pace_ms > 0) {
+        /* Slow, but without holding the fixture's lock all along. */
+        pthread_mutex_unlock(&c->mu);
+        httpd_serve_bytes_ex(r, b->data, b->len, c->ranges, SIZE_MAX, 64 * 1024, c->pace_ms);
+        pthread_mutex_lock(&c->mu);
         return;
     }
     if (b->corrupt) {
@@ -164,7 +188,17 @@ on_progress(void *ctx, enum ud_reg_progress_event ev, size_t index, const char *
             int64_t done, int64_t total)
 {
     struct fx *f = ctx;
+    (void)digest;
     f->events[ev]++;
+    if (ev != UD_REG_BLOB_PROGRESS || index >= NBLOBS)
+        return;
+    if (f->progress_n[index] > 0 && done <= f->last_done[index])
+        f->backwards = true;
+    f->progress_n[index]++;
+    f->last_done[index] = done;
+    f->last_total[index] = total;
+    if (f->cancel_on_progress)
+        f->cancel = 1;
 }
 
 static int
@@ -217,7 +251,8 @@ make_client(struct fx *f, size_t segment, int conns)
                                .max_connections = conns,
                                .retry_base_ms = 1,
                                .progress = on_progress,
-                               .progress_ctx = f};
+                               .progress_ctx = f,
+                               .cancel = &f->cancel};
     ud_reg_client_free(f->cl);
     f->cl = NULL;
     assert_int_equal(ud_reg_client_new(&o, &f->cl, NULL), 0);
@@ -261,9 +296,32 @@ test_parallel_ranged(void **state)
     int before = httpd_requests(f->d);
     assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", f->blobs, NBLOBS, &err), 0);
     assert_int_equal(httpd_requests(f->d), before);
-    for (int i = 0; i < NBLOBS; i++)
+    for (int i = 0; i < NBLOBS; i++) {
         assert_true(f->blobs[i].cached);
+        assert_int_equal(f->blobs[i].status, 0);
+    }
     assert_int_equal(f->events[UD_REG_BLOB_CACHED], NBLOBS);
+}
+
+/* A blob already in place is a success: status 0, cached, no request,
+ * also when the same blob is listed twice. */
+static void
+test_cached_status(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error err = {0};
+    make_client(f, 64 * 1024, 8);
+    assert_int_equal(ud_file_write_atomic(f->paths[1], f->c.b[1].data, f->c.b[1].len, 0644, NULL),
+                     0);
+    struct ud_reg_blob two[2] = {f->blobs[1], f->blobs[1]};
+    two[0].status = two[1].status = UD_EIO; /* outputs are overwritten */
+    assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", two, 2, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(two[i].status, 0);
+        assert_true(two[i].cached);
+    }
+    assert_int_equal(httpd_requests(f->d), 0);
+    assert_int_equal(f->events[UD_REG_BLOB_START], 0);
 }
 
 static void
@@ -368,6 +426,122 @@ test_cut_and_500_retried(void **state)
 }
 
 static void
+assert_no_partial(struct fx *f, int i)
+{
+    char p[200];
+    snprintf(p, sizeof(p), "%s.partial", f->paths[i]);
+    assert_false(ud_path_exists(p));
+    snprintf(p, sizeof(p), "%s.partial.state", f->paths[i]);
+    assert_false(ud_path_exists(p));
+    assert_false(ud_path_exists(f->paths[i]));
+}
+
+/* The server announces the whole blob, closes after half of it and
+ * ignores Range: every retry starts again from byte 0 and is cut at the
+ * same place. That is no progress; the fetch gives up after max_attempts
+ * of them, and the partial file goes (only an interruption keeps it). */
+static void
+test_truncated_gives_up(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error err = {0};
+    f->c.ranges = false;
+    f->c.cut_always = true;
+    make_client(f, 1024 * 1024, 8); /* blob 3: one stream */
+    int rc = ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[3], 1, &err);
+    assert_true(rc == UD_ENET || rc == UD_EREMOTE);
+    assert_int_equal(f->blobs[3].status, rc);
+    assert_non_null(strstr(err.msg, f->c.b[3].digest));
+    /* the first attempt (half the blob is new) plus max_attempts (3)
+     * without progress */
+    assert_int_equal(f->c.blob_requests, 1 + 3);
+    assert_int_equal(f->events[UD_REG_BLOB_FAILED], 1);
+    assert_no_partial(f, 3);
+    /* the same when the blob would be fetched in segments */
+    make_client(f, 64 * 1024, 8);
+    f->c.blob_requests = 0;
+    rc = ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[0], 1, &err);
+    assert_true(rc == UD_ENET || rc == UD_EREMOTE);
+    assert_true(f->c.blob_requests <= 1 + 3);
+    assert_no_partial(f, 0);
+}
+
+/* A server that honours Range but sends only a little per response: each
+ * attempt is progress, yet the number of attempts stays bounded. */
+static void
+test_progress_retries_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error err = {0};
+    f->c.dribble = 1000;
+    make_client(f, 1024 * 1024, 8);
+    int rc = ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[3], 1, &err);
+    assert_true(rc == UD_ENET || rc == UD_EREMOTE);
+    /* more than max_attempts (3): attempts that progress are allowed... */
+    assert_true(f->c.blob_requests > 3);
+    /* ...but not forever: far fewer than the 308 it would take */
+    assert_true(f->c.blob_requests <= 3 + 8);
+    assert_no_partial(f, 3);
+}
+
+/* Progress events of every blob grow strictly and end at the blob's size,
+ * also when a cut transfer restarts from byte 0 (Range ignored). */
+static void
+test_progress_monotonic(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error err = {0};
+    f->c.ranges = false;
+    f->c.cut_first = 2;
+    make_client(f, 64 * 1024, 1);
+    assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", f->blobs, NBLOBS, &err), 0);
+    assert_false(f->backwards);
+    for (int i = 0; i < NBLOBS; i++) {
+        assert_blob_ok(f, i);
+        if (f->c.b[i].len == 0)
+            continue;
+        assert_true(f->progress_n[i] >= 1);
+        assert_int_equal(f->last_done[i], (int64_t)f->c.b[i].len);
+        assert_int_equal(f->last_total[i], (int64_t)f->c.b[i].len);
+    }
+    /* blob 0 has 3 MiB: at least one event per MiB */
+    assert_true(f->progress_n[0] >= 3);
+    assert_int_equal(f->events[UD_REG_BLOB_START], NBLOBS - 1);
+}
+
+/* Interrupted (the cancel flag): the partial file stays; the next fetch
+ * resumes it with a Range request from where it stopped. */
+static void
+test_cancel_keeps_partial_and_resumes(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error err = {0};
+    struct stat st;
+    char p[200], want[64];
+    f->c.pace_ms = 20;
+    f->cancel_on_progress = true;
+    make_client(f, 64 * 1024 * 1024, 8);
+    assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[0], 1, &err), UD_ECANCELED);
+    assert_int_equal(f->blobs[0].status, UD_ECANCELED);
+    snprintf(p, sizeof(p), "%s.partial", f->paths[0]);
+    assert_int_equal(stat(p, &st), 0);
+    assert_true(st.st_size > 0);
+    assert_true(st.st_size < (off_t)f->c.b[0].len);
+    assert_false(ud_path_exists(f->paths[0]));
+    /* run again, at full speed */
+    f->cancel = 0;
+    f->cancel_on_progress = false;
+    pthread_mutex_lock(&f->c.mu);
+    f->c.pace_ms = 0;
+    f->c.first_range[0] = '\0';
+    pthread_mutex_unlock(&f->c.mu);
+    assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[0], 1, &err), 0);
+    assert_blob_ok(f, 0);
+    snprintf(want, sizeof(want), "bytes=%lld-%zu", (long long)st.st_size, f->c.b[0].len - 1);
+    assert_string_equal(f->c.first_range, want);
+}
+
+static void
 test_not_found_per_blob(void **state)
 {
     struct fx *f = *state;
@@ -466,6 +640,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cached_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_gives_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_retries_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_monotonic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_keeps_partial_and_resumes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

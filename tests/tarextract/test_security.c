@@ -198,6 +198,24 @@ test_hardlink_escapes(void **state)
     assert_int_equal(c->st.skipped, 4);
 }
 
+/* The warning names both the link and its target. */
+static void
+test_hardlink_warning_names_target(void **state)
+{
+    struct ctx *c = *state;
+    struct tb *t = layer(c);
+    tb_hardlink(t, "hl_outside", "../outside/secret");
+    tb_close(t);
+    apply(c);
+    tb_assert_outside_intact(&c->env);
+    assert_false(tb_exists(&c->env, "hl_outside"));
+    assert_int_equal(c->st.skipped, 1);
+    assert_int_equal(c->warns.n, 1);
+    assert_string_equal(
+        c->warns.last,
+        "skipping hard link hl_outside: target ../outside/secret is outside the root");
+}
+
 static void
 test_no_write_through_leaf_symlink(void **state)
 {
@@ -267,6 +285,7 @@ main(void)
         BOTH(test_symlinked_parent_relative),
         BOTH(test_lower_layer_symlink),
         BOTH(test_hardlink_escapes),
+        BOTH(test_hardlink_warning_names_target),
         BOTH(test_no_write_through_leaf_symlink),
         BOTH(test_whiteouts_through_symlinks),
     };

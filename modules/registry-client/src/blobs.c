@@ -16,8 +16,15 @@
 #include "blobs_int.h"
 
 #define HASH_BUF (256 * 1024)
+/* UD_REG_BLOB_PROGRESS goes out when a blob has PROGRESS_STEP more bytes
+ * or PROGRESS_MS have passed since the last event, whichever comes first. */
 #define PROGRESS_STEP (1024 * 1024)
+#define PROGRESS_MS 100
 #define AUTH_TRIES 2
+/* Retries that made progress are allowed beyond max_attempts, but only
+ * this many: a server that always sends a little and then closes must not
+ * keep a pull busy forever. */
+#define PROGRESS_RETRIES 8
 
 struct fetch {
     struct ud_reg_client *c;
@@ -44,6 +51,23 @@ notify(struct fetch *f, struct blob_state *b, enum ud_reg_progress_event ev)
 {
     if (f->c->progress)
         f->c->progress(f->c->progress_ctx, ev, b->index, b->pub->digest, b->done, b->size);
+}
+
+/* A throttled UD_REG_BLOB_PROGRESS. The count only goes up: after a restart
+ * from byte 0 (Range ignored, 416) nothing is sent until the blob is past
+ * what was already reported. force: send any advance now (the last event
+ * before UD_REG_BLOB_DONE, so that the final count is the total). */
+static void
+progress_report(struct ud_reg_client *c, struct blob_state *b, bool force)
+{
+    if (!c->progress || b->done <= b->reported)
+        return;
+    int64_t now = now_ms();
+    if (!force && b->done - b->reported < PROGRESS_STEP && now - b->reported_ms < PROGRESS_MS)
+        return;
+    b->reported = b->done;
+    b->reported_ms = now;
+    c->progress(c->progress_ctx, UD_REG_BLOB_PROGRESS, b->index, b->pub->digest, b->done, b->size);
 }
 
 /* ---------------------------------------------------------------- */
@@ -81,12 +105,15 @@ blob_fail(struct fetch *f, struct blob_state *b, int code, const struct ud_error
         b->pub->error = *e;
     else
         ud_error_set(&b->pub->error, code, 0, "%s: download failed", b->pub->digest);
-    /* Corrupt or unwritable data is dropped; an interrupted transfer keeps
-     * its prefix so the next pull resumes. */
-    if (code == UD_EDIGEST || code == UD_ENOSPC || code == UD_EIO || code == UD_ENOTFOUND)
+    /* Only an interruption keeps the partial file (and the state of a
+     * segmented one), for the next pull to resume. Any other failure leaves
+     * nothing behind. UD_EBUSY: the file is another process's download. */
+    if (code == UD_ECANCELED) {
+        if (b->fd >= 0 && b->segmented)
+            blob_state_save(b);
+    } else if (code != UD_EBUSY) {
         blob_discard(b);
-    else if (b->fd >= 0 && b->segmented)
-        blob_state_save(b);
+    }
     blob_close(b);
     notify(f, b, UD_REG_BLOB_FAILED);
 }
@@ -103,6 +130,7 @@ blob_succeed(struct fetch *f, struct blob_state *b)
     blob_close(b);
     b->finished = true;
     b->pub->status = 0;
+    progress_report(f->c, b, true);
     notify(f, b, UD_REG_BLOB_DONE);
 }
 
@@ -151,7 +179,6 @@ seg_check(struct seg *s)
     s->start = 0;
     s->end = b->size;
     s->written = 0;
-    s->attempt_start_written = 0;
     if (blob_restart(b, &s->fatal_err) < 0)
         s->fatal = s->fatal_err.code;
 }
@@ -185,11 +212,7 @@ on_data(char *p, size_t size, size_t n, void *ud)
     }
     s->written += (int64_t)n;
     b->done += (int64_t)n;
-    if (b->c->progress && b->done - b->reported >= PROGRESS_STEP) {
-        b->reported = b->done;
-        b->c->progress(b->c->progress_ctx, UD_REG_BLOB_PROGRESS, b->index, b->pub->digest, b->done,
-                       b->size);
-    }
+    progress_report(b->c, b, false);
     return n;
 }
 
@@ -248,7 +271,6 @@ seg_start(struct fetch *f, struct seg *s, struct ud_error *err)
     s->checked = false;
     s->status = 0;
     s->token_gen = f->c->token_gen;
-    s->attempt_start_written = s->written;
     reg_headers_fini(&s->h);
     if (curl_multi_add_handle(f->m, s->e) != CURLM_OK) {
         curl_easy_cleanup(s->e);
@@ -258,8 +280,12 @@ seg_start(struct fetch *f, struct seg *s, struct ud_error *err)
     s->state = SEG_ACTIVE;
     f->active++;
     b->active++;
-    if (b->done == 0 && b->active == 1 && s->failures == 0 && s->hops == 0)
+    if (!b->started) {
+        b->started = true;
+        b->reported = b->done;
+        b->reported_ms = now_ms();
         notify(f, b, UD_REG_BLOB_START);
+    }
     return 0;
 }
 
@@ -268,15 +294,26 @@ seg_start(struct fetch *f, struct seg *s, struct ud_error *err)
 /* ---------------------------------------------------------------- */
 
 /* Put s back in the queue after a failure, or fail the blob when out of
- * attempts. Attempts that made progress do not count. */
+ * attempts. An attempt made progress only when it took the segment's
+ * frontier past the highest point any earlier attempt reached: a restart
+ * from byte 0 (the server ignores Range) that is cut at the same place
+ * again is no progress. max_attempts failures in a row without progress
+ * fail the blob; those with progress do not count, but a segment gets at
+ * most max_attempts + PROGRESS_RETRIES attempts in all. */
 static void
 seg_retry(struct fetch *f, struct seg *s, long retry_after_ms, int code, const struct ud_error *why)
 {
-    if (s->written == s->attempt_start_written)
-        s->failures++;
-    else
+    int64_t frontier = s->start + s->written;
+    s->retries++;
+    if (frontier > s->high) {
+        s->high = frontier;
         s->failures = 0;
-    if (s->failures >= f->c->attempts) {
+    } else {
+        s->failures++;
+    }
+    if (s->failures >= f->c->attempts || s->retries >= f->c->attempts + PROGRESS_RETRIES) {
+        ud_log(UD_LOG_DEBUG, "registry: %s: giving up after %d attempts", s->b->pub->digest,
+               s->retries);
         blob_fail(f, s->b, code, why);
         return;
     }
@@ -458,6 +495,7 @@ plan_segments(struct fetch *f, struct blob_state *b, struct ud_error *err)
         s->b = b;
         s->start = from + (int64_t)i * seg;
         s->end = n == 1 ? b->size : (i + 1 == n ? b->size : s->start + seg);
+        s->high = s->start;
         s->state = i == 0 ? SEG_PENDING : SEG_HELD;
         s->h.retry_after_ms = -1;
         s->h.content_length = -1;

@@ -28,11 +28,12 @@ struct seg {
     bool range_req; /* the active request carries Range */
     bool checked;   /* response status examined */
     long status;
-    int failures; /* failed attempts without progress */
+    int failures; /* failed attempts in a row that did not pass `high` */
+    int retries;  /* failed attempts in all, progress or not */
+    int64_t high; /* highest frontier (start + written) any attempt reached */
     int auth_tries;
     int hops;
     unsigned token_gen;
-    int64_t attempt_start_written;
     int64_t not_before_ms; /* backoff: not started before this time */
     int fatal;             /* UD_E* set by a callback; aborts the blob */
     struct ud_error fatal_err;
@@ -52,15 +53,17 @@ struct blob_state {
     int fd;
     struct ud_hash hash;
     bool hash_live;
-    int64_t size;   /* expected total, -1 unknown */
-    int64_t hashed; /* bytes [0, hashed) are hashed (and on disk) */
-    int64_t done;   /* bytes on disk, for progress */
-    int64_t reported;
+    int64_t size;        /* expected total, -1 unknown */
+    int64_t hashed;      /* bytes [0, hashed) are hashed (and on disk) */
+    int64_t done;        /* bytes on disk, for progress */
+    int64_t reported;    /* last `done` sent as UD_REG_BLOB_PROGRESS */
+    int64_t reported_ms; /* when it was sent (monotonic ms) */
     struct seg *segs;
     size_t nsegs;
     size_t hseg;    /* segment holding offset `hashed` */
     bool segmented; /* the server confirmed Range with a 206 */
     bool finished;  /* status final */
+    bool started;   /* UD_REG_BLOB_START sent */
     int active;
     char *redirect; /* last redirect target, reused by other segments */
 };

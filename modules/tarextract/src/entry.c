@@ -256,7 +256,8 @@ make_hardlink(struct tar_apply *a, const char *target, int pfd, const char *leaf
     bool abs = false;
     int n = tar_path_normalise(target, a->link, &a->llen, &abs);
     if (n < 0 || a->llen == 0) {
-        tar_warn(a, "skipping hard link %s: target %s is outside the root", a->path, a->link);
+        /* a->link holds no usable name here: say what the archive said. */
+        tar_warn(a, "skipping hard link %s: target %s is outside the root", a->path, target);
         a->st.skipped++;
         return 0;
     }
