@@ -17,7 +17,8 @@ cmd_version(struct ud_cli *cli)
     if (c && c->tarball && c->tarball[0])
         ud_out(UD_LOG_MSG, "tarball: %s", c->tarball);
     else
-        ud_out(UD_LOG_MSG, "tarball: none (execution engines are built in, no tools tarball)");
+        ud_out(UD_LOG_MSG,
+               "tarball: none (no tools tarball: everything is built from this source tree)");
     ud_out(UD_LOG_MSG, "tarball_release: %s",
            c && c->tarball_release ? c->tarball_release : UD_VERSION);
     return 0;
