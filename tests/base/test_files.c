@@ -55,6 +55,8 @@ test_mkdir_p(void **state)
     cleanup_free char *under = sub(state, "file/sub");
     struct ud_error err;
     assert_true(ud_mkdir_p(under, 0755, &err) < 0);
+    /* An empty path is refused, not read past its end. */
+    assert_int_equal(ud_mkdir_p("", 0755, &err), UD_EINVAL);
 }
 
 static void
@@ -82,6 +84,30 @@ test_atomic_write_and_read(void **state)
         n += de->d_name[0] != '.';
     assert_int_equal(n, 1);
     assert_int_equal(ud_file_read("/nonexistent/x", 4, &small, &len, &err), UD_ENOENT);
+}
+
+/* From an open fd: the rest of the file from the current offset, the fd
+ * left open; the cap and the message name apply as for a path. */
+static void
+test_read_fd(void **state)
+{
+    cleanup_free char *f = sub(state, "conf");
+    assert_int_equal(ud_file_write_atomic(f, "key=value\n", 10, 0600, NULL), 0);
+    cleanup_close int fd = open(f, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(lseek(fd, 4, SEEK_SET), 4);
+    cleanup_free char *data = NULL;
+    size_t len = 0;
+    struct ud_error err;
+    assert_int_equal(ud_file_read_fd(fd, f, 100, &data, &len, &err), 0);
+    assert_int_equal(len, 6);
+    assert_string_equal(data, "value\n");
+    assert_int_equal(fcntl(fd, F_GETFD), FD_CLOEXEC);
+    char *small = NULL;
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    assert_int_equal(ud_file_read_fd(fd, "conf", 4, &small, &len, &err), UD_ETOOBIG);
+    assert_null(small);
+    assert_non_null(strstr(err.msg, "read conf: "));
 }
 
 static void
@@ -154,6 +180,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mkdir_p, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_atomic_write_and_read, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_read_fd, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_copy, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_rm_rf_keeps_symlink_targets, setup_dir, teardown_dir),
         cmocka_unit_test(test_rm_rf_refuses_short_paths),

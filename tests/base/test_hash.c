@@ -43,6 +43,33 @@ test_sha512_file(void **state)
     assert_int_equal(algo, UD_HASH_SHA512);
 }
 
+/* Every failing allocation gives UD_ENOMEM and no output; then the digest. */
+static void
+test_hash_file_alloc_failure(void **state)
+{
+    char path[] = "/tmp/ud-hash-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    close(fd);
+    for (long n = 1;; n++) {
+        char hex[UD_HASH_HEX_MAX] = "";
+        struct ud_error err = {0};
+        ud_alloc_fail_after(n);
+        int rc = ud_hash_file(path, UD_HASH_SHA256, hex, &err);
+        ud_alloc_fail_after(0);
+        if (rc == 0) {
+            assert_string_equal(hex,
+                                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+            break;
+        }
+        assert_int_equal(rc, UD_ENOMEM);
+        assert_string_equal(hex, "");
+        assert_true(n < 10);
+    }
+    unlink(path);
+}
+
 static void
 test_uuid(void **state)
 {
@@ -69,6 +96,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_known),
         cmocka_unit_test(test_sha512_file),
+        cmocka_unit_test(test_hash_file_alloc_failure),
         cmocka_unit_test(test_uuid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,10 +13,16 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ud/tarextract.h>
@@ -271,6 +277,66 @@ test_whiteouts_through_symlinks(void **state)
     assert_false(tb_exists(&c->env, "keep"));
 }
 
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+/* Make openat2 fail with EPERM in this process, as the seccomp profiles of
+ * older container runtimes do for system calls they do not know. 0, or -1
+ * when seccomp filters are not available here. */
+static int
+refuse_openat2(void)
+{
+    struct sock_filter prog[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog fprog = {sizeof(prog) / sizeof(prog[0]), prog};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0 ? -1 : 0;
+}
+
+/* Where openat2 exists but a seccomp filter answers EPERM, the layer is
+ * still applied in full (with the portable walk), and safely. */
+static void
+test_openat2_refused_by_seccomp(void **state)
+{
+    struct ctx *c = *state;
+    struct tb *t = layer(c);
+    tb_file(t, "a/b/f", "deep", 0644);
+    tb_symlink(t, "l", "/a"); /* "/" is the root: root/a */
+    tb_file(t, "l/x", "in", 0644);
+    tb_symlink(t, "up", "../..");
+    tb_file(t, "up/y", "in", 0644); /* ".." clamps at the root: root/y */
+    tb_close(t);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (refuse_openat2() != 0)
+            _exit(77);
+        struct ud_tar_options o = {NULL, NULL, c->flags};
+        struct ud_tar_stats st = {0};
+        int rc = ud_tar_layer_apply(c->env.root, c->env.layer, &o, &st, NULL);
+        _exit(rc != 0 ? 1 : st.skipped != 0 ? 2 : 0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+    tb_assert_outside_intact(&c->env);
+    char *s = tb_read(&c->env, "a/b/f");
+    assert_non_null(s);
+    assert_string_equal(s, "deep");
+    free(s);
+    assert_true(tb_exists(&c->env, "a/x"));
+    assert_true(tb_exists(&c->env, "y"));
+}
+
 #define BOTH(fn)                                                                                   \
     cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &flags_openat2),                 \
         cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &flags_portable)
@@ -288,6 +354,7 @@ main(void)
         BOTH(test_hardlink_warning_names_target),
         BOTH(test_no_write_through_leaf_symlink),
         BOTH(test_whiteouts_through_symlinks),
+        BOTH(test_openat2_refused_by_seccomp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,11 +15,8 @@
 #include "ud/base.h"
 
 int
-ud_file_read(const char *path, size_t max, char **out, size_t *len, struct ud_error *err)
+ud_file_read_fd(int fd, const char *name, size_t max, char **out, size_t *len, struct ud_error *err)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", path);
     struct ud_buf b;
     ud_buf_init(&b, max);
     char chunk[65536];
@@ -29,14 +26,14 @@ ud_file_read(const char *path, size_t max, char **out, size_t *len, struct ud_er
             continue;
         if (n < 0) {
             ud_buf_fini(&b);
-            return ud_error_set(err, UD_EIO, errno, "read %s", path);
+            return ud_error_set(err, UD_EIO, errno, "read %s", name);
         }
         if (n == 0)
             break;
         int rc = ud_buf_append(&b, chunk, (size_t)n, err);
         if (rc < 0) {
             ud_buf_fini(&b);
-            ud_error_prefix(err, "read %s: ", path);
+            ud_error_prefix(err, "read %s: ", name);
             return rc;
         }
     }
@@ -48,6 +45,15 @@ ud_file_read(const char *path, size_t max, char **out, size_t *len, struct ud_er
     if (len)
         *len = got;
     return 0;
+}
+
+int
+ud_file_read(const char *path, size_t max, char **out, size_t *len, struct ud_error *err)
+{
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", path);
+    return ud_file_read_fd(fd, path, max, out, len, err);
 }
 
 int
@@ -78,9 +84,9 @@ ud_tmpfile_beside(const char *final_path, mode_t mode, char **tmp_path, int *fd_
     int fd = mkostemp(tmpl, O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        ud_error_set(err, ud_error_from_errno(e), e, "create temporary file for %s", final_path);
         free(tmpl);
-        return err ? err->code : ud_error_from_errno(e);
+        return ud_error_set(err, ud_error_from_errno(e), e, "create temporary file for %s",
+                            final_path);
     }
     if (fchmod(fd, mode) != 0) {
         int e = errno;

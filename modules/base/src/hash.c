@@ -12,6 +12,8 @@
 
 #include "ud/base.h"
 
+#define HASH_CHUNK ((size_t)1 << 17) /* read size for whole-file digests */
+
 int
 ud_hash_algo_from_name(const char *name, int *algo, struct ud_error *err)
 {
@@ -81,13 +83,18 @@ ud_hash_file(const char *path, int algo, char *out, struct ud_error *err)
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", path);
+    /* On the heap, not in thread-local storage: base is also linked into the
+     * preload library, where static TLS is carved out of every thread's
+     * stack in the traced program. One allocation per file costs nothing. */
+    cleanup_free char *chunk = ud_malloc(HASH_CHUNK);
+    if (!chunk)
+        return ud_error_set(err, UD_ENOMEM, ENOMEM, "out of memory");
     struct ud_hash h = {0};
     int rc = ud_hash_init(&h, algo, err);
     if (rc < 0)
         return rc;
-    static __thread char chunk[1 << 17];
     for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
+        ssize_t n = read(fd, chunk, HASH_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

@@ -128,6 +128,9 @@ ud_path_relative(const char *from_dir, const char *target, char **out, struct ud
 int
 ud_mkdir_p(const char *path, mode_t mode, struct ud_error *err)
 {
+    /* The walk below starts at p + 1: an empty path has no byte there. */
+    if (!path[0])
+        return ud_error_set(err, UD_EINVAL, ENOENT, "mkdir: empty path");
     cleanup_free char *p = ud_strdup(path);
     if (!p)
         return ud_error_set(err, UD_ENOMEM, ENOMEM, "out of memory");

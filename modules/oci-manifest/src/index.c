@@ -52,15 +52,7 @@ static const struct arch_alias aliases[] = {
 static bool
 valid_component(const char *s, size_t n)
 {
-    if (n == 0 || n >= UD_OCI_PLATFORM_FIELD)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return n > 0 && oci_platform_chars_ok(s, n);
 }
 
 /* Copy n bytes (known to fit) lower-cased. */

@@ -105,10 +105,8 @@ oci_json_array(json_t *obj, const char *key, const char *ctx, json_t **out, stru
 }
 
 bool
-oci_platform_field_set(char field[UD_OCI_PLATFORM_FIELD], const char *s)
+oci_platform_chars_ok(const char *s, size_t n)
 {
-    size_t n = strlen(s);
-
     if (n >= UD_OCI_PLATFORM_FIELD)
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -117,6 +115,16 @@ oci_platform_field_set(char field[UD_OCI_PLATFORM_FIELD], const char *s)
               c == '.' || c == '_' || c == '-'))
             return false;
     }
+    return true;
+}
+
+bool
+oci_platform_field_set(char field[UD_OCI_PLATFORM_FIELD], const char *s)
+{
+    size_t n = strlen(s);
+
+    if (!oci_platform_chars_ok(s, n))
+        return false;
     memcpy(field, s, n + 1);
     return true;
 }

@@ -174,8 +174,7 @@ ud_oci_layer_compression(const char *media_type)
 }
 
 /* ------------------------------------------------------------------ */
-/* Digests: only the two registered algorithms with lowercase hex; any */
-/* other could not be verified and must not name a file in layers/.    */
+/* Digests                                                             */
 /* ------------------------------------------------------------------ */
 
 /*

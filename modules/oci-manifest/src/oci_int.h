@@ -41,7 +41,10 @@ void oci_descriptor_fini(struct ud_descriptor *d);
 /* Kind from a parsed document: its mediaType, else its shape. */
 enum ud_oci_kind oci_kind_from_json(json_t *root, const char **declared);
 
-/* Copy s into a platform field when it fits and is made of [A-Za-z0-9._-]. */
+/* n bytes of s fit a platform field and are made of [A-Za-z0-9._-]. */
+bool oci_platform_chars_ok(const char *s, size_t n);
+
+/* Copy s into a platform field when oci_platform_chars_ok says so. */
 bool oci_platform_field_set(char field[UD_OCI_PLATFORM_FIELD], const char *s);
 
 /* Load a manifest (want_index false) or index document: settle *kind

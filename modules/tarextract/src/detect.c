@@ -92,27 +92,33 @@ ud_tar_compression_detect_buf(const void *p, size_t n)
 }
 
 int
-ud_tar_compression_detect(const char *path, enum ud_tar_compression *out, struct ud_error *err)
+tar_compression_detect_fd(int fd, enum ud_tar_compression *out)
 {
     unsigned char head[512];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ud_error_set(err, errno == ENOENT ? UD_ENOENT : UD_EIO, errno, "open %s", path);
     size_t n = 0;
     while (n < sizeof(head)) {
         ssize_t r = pread(fd, head + n, sizeof(head) - n, (off_t)n);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            return ud_error_set(err, UD_EIO, e, "read %s", path);
-        }
+        if (r < 0)
+            return -errno;
         if (r == 0)
             break;
         n += (size_t)r;
     }
-    close(fd);
     *out = ud_tar_compression_detect_buf(head, n);
+    return 0;
+}
+
+int
+ud_tar_compression_detect(const char *path, enum ud_tar_compression *out, struct ud_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ud_error_set(err, errno == ENOENT ? UD_ENOENT : UD_EIO, errno, "open %s", path);
+    int r = tar_compression_detect_fd(fd, out);
+    close(fd);
+    if (r < 0)
+        return ud_error_set(err, UD_EIO, -r, "read %s", path);
     return 0;
 }

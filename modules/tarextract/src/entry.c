@@ -206,6 +206,34 @@ make_dir(struct tar_apply *a, struct archive_entry *e, int pfd, const char *leaf
     return 0;
 }
 
+/* A symlink (target given) or a FIFO at pfd/leaf: 0 or -errno. */
+static int
+mknod_at(int pfd, const char *leaf, const char *target, mode_t m)
+{
+    int r = target ? symlinkat(target, pfd, leaf) : mkfifoat(pfd, leaf, m);
+    return r == 0 ? 0 : -errno;
+}
+
+/* Create a symlink or a FIFO, replacing whatever a lower layer left there
+ * (symlinkat and mkfifoat never follow an existing leaf). */
+static int
+make_node(struct tar_apply *a, struct archive_entry *e, int pfd, const char *leaf,
+          const char *target)
+{
+    mode_t m = file_mode(archive_entry_perm(e));
+    int r = mknod_at(pfd, leaf, target, m);
+    if (r == -EEXIST) {
+        r = tar_entry_clear(a, pfd, leaf);
+        if (r < 0)
+            return tar_entry_fail(a, "replace", -r);
+        r = mknod_at(pfd, leaf, target, m);
+    }
+    if (r < 0)
+        return tar_entry_fail(a, target ? "symlink" : "mkfifo", -r);
+    set_mtime_at(e, pfd, leaf);
+    return 0;
+}
+
 static int
 make_symlink(struct tar_apply *a, struct archive_entry *e, int pfd, const char *leaf)
 {
@@ -217,34 +245,7 @@ make_symlink(struct tar_apply *a, struct archive_entry *e, int pfd, const char *
         a->st.skipped++;
         return 0;
     }
-    if (symlinkat(t, pfd, leaf) != 0) {
-        if (errno != EEXIST)
-            return tar_entry_fail(a, "symlink", errno);
-        int r = tar_entry_clear(a, pfd, leaf);
-        if (r < 0)
-            return tar_entry_fail(a, "replace", -r);
-        if (symlinkat(t, pfd, leaf) != 0)
-            return tar_entry_fail(a, "symlink", errno);
-    }
-    set_mtime_at(e, pfd, leaf);
-    return 0;
-}
-
-static int
-make_fifo(struct tar_apply *a, struct archive_entry *e, int pfd, const char *leaf)
-{
-    mode_t m = file_mode(archive_entry_perm(e));
-    if (mkfifoat(pfd, leaf, m) != 0) {
-        if (errno != EEXIST)
-            return tar_entry_fail(a, "mkfifo", errno);
-        int r = tar_entry_clear(a, pfd, leaf);
-        if (r < 0)
-            return tar_entry_fail(a, "replace", -r);
-        if (mkfifoat(pfd, leaf, m) != 0)
-            return tar_entry_fail(a, "mkfifo", errno);
-    }
-    set_mtime_at(e, pfd, leaf);
-    return 0;
+    return make_node(a, e, pfd, leaf, t);
 }
 
 /* Hard link to an earlier member: the target's parent is resolved beneath
@@ -318,7 +319,7 @@ tar_entry_create(struct tar_apply *a, struct archive_entry *e, int pfd, const ch
     case AE_IFLNK:
         return make_symlink(a, e, pfd, leaf);
     case AE_IFIFO:
-        return make_fifo(a, e, pfd, leaf);
+        return make_node(a, e, pfd, leaf, NULL);
     case AE_IFCHR:
     case AE_IFBLK:
         tar_warn(a, "skipping device node %s: an ordinary user cannot create it", a->path);

@@ -18,6 +18,8 @@
 #define MAX_DEPTH 512
 
 static int remove_entry(int dfd, const char *name, int depth);
+static int children_except(int fd, char *path, size_t len, const struct tar_pathset *keep,
+                           int depth);
 
 /* An O_RDONLY fd of directory dfd/name made u+rwx, or -errno. */
 static int
@@ -40,34 +42,6 @@ open_dir_writable(int dfd, const char *name)
     return fd;
 }
 
-/* Remove every entry of the directory fd (taken over and closed). */
-static int
-empty_dir(int fd, int depth)
-{
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    int rc = 0;
-    struct dirent *de;
-    errno = 0;
-    while ((de = readdir(d)) != NULL) {
-        const char *n = de->d_name;
-        if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0)))
-            continue;
-        int r = remove_entry(dirfd(d), n, depth + 1);
-        if (r < 0 && rc == 0)
-            rc = r;
-        errno = 0;
-    }
-    if (errno != 0 && rc == 0)
-        rc = -errno;
-    closedir(d);
-    return rc;
-}
-
 static int
 remove_dir(int dfd, const char *name, int depth)
 {
@@ -79,7 +53,7 @@ remove_dir(int dfd, const char *name, int depth)
             return 0;
         if (fd < 0)
             return fd;
-        int rc = empty_dir(fd, depth);
+        int rc = children_except(fd, NULL, 0, NULL, depth);
         if (rc < 0)
             return rc;
         if (unlinkat(dfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
@@ -113,9 +87,6 @@ tar_remove_tree(int dfd, const char *name)
     return remove_entry(dfd, name, 0);
 }
 
-static int children_except(int fd, char *path, size_t len, const struct tar_pathset *keep,
-                           int depth);
-
 static int
 remove_except(int dfd, const char *name, char *path, size_t len, const struct tar_pathset *keep,
               int depth)
@@ -132,6 +103,9 @@ remove_except(int dfd, const char *name, char *path, size_t len, const struct ta
     return children_except(fd, path, len, keep, depth + 1);
 }
 
+/* Remove every entry of the directory fd (taken over and closed) except
+ * what keep marks; path is the directory's root-relative path, extended and
+ * restored while descending. keep NULL: remove everything, path unused. */
 static int
 children_except(int fd, char *path, size_t len, const struct tar_pathset *keep, int depth)
 {
@@ -154,7 +128,7 @@ children_except(int fd, char *path, size_t len, const struct tar_pathset *keep, 
             continue;
         size_t nlen = strlen(n), sub = len + (len ? 1 : 0) + nlen;
         int r;
-        if (sub >= TAR_PATH_MAX) {
+        if (!keep || sub >= TAR_PATH_MAX) {
             /* Longer than any member path: nothing there can be marked. */
             r = remove_entry(dirfd(d), n, depth + 1);
         } else {

@@ -24,13 +24,46 @@
 
 #define MAX_SYMLINKS 40 /* the kernel's own limit (path_resolution(7)) */
 
+/* openat2 beneath the root: an O_PATH fd of the directory, or -errno. */
+static int
+open_in_root(int rootfd, const char *path)
+{
+    struct open_how how = {
+        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    for (int tries = 0; tries < 16; tries++) {
+        long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+        if (fd >= 0)
+            return (int)fd;
+        /* EAGAIN: a concurrent rename made ".." resolution unsafe; retry. */
+        if (errno != EAGAIN && errno != EINTR)
+            break;
+    }
+    return -errno;
+}
+
+/* Whether openat2 answers here. Kernels before 5.6 say ENOSYS; the seccomp
+ * profiles of older container runtimes (Docker before 20.10, for one) say
+ * EPERM for system calls they do not know. Asking once for the root itself
+ * tells both apart from a working openat2, and the walk is correct anyway. */
+static bool
+openat2_works(int rootfd)
+{
+    int fd = open_in_root(rootfd, ".");
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 int
 tar_resolver_init(struct tar_resolver *r, int rootfd, bool allow_openat2, mode_t dir_mode,
                   struct ud_error *err)
 {
     memset(r, 0, sizeof(*r));
     r->rootfd = rootfd;
-    r->use_openat2 = allow_openat2;
+    r->use_openat2 = allow_openat2 && openat2_works(rootfd);
     r->dir_mode = dir_mode;
     for (int i = 0; i < TAR_FD_CACHE; i++)
         r->slots[i].fd = -1;
@@ -80,25 +113,6 @@ drop_cache(struct tar_resolver *r)
         r->slots[i].fd = -1;
         r->slots[i].len = 0;
     }
-}
-
-/* openat2 beneath the root; -ENOSYS on kernels without it. */
-static int
-open_in_root(int rootfd, const char *path)
-{
-    struct open_how how = {
-        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    for (int tries = 0; tries < 16; tries++) {
-        long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-        if (fd >= 0)
-            return (int)fd;
-        /* EAGAIN: a concurrent rename made ".." resolution unsafe; retry. */
-        if (errno != EAGAIN && errno != EINTR)
-            break;
-    }
-    return -errno;
 }
 
 /* Re-open the symlink-free path res (root-relative) one real directory at
@@ -262,16 +276,12 @@ walk(struct tar_resolver *r, const char *dir, size_t len)
 static int
 open_existing(struct tar_resolver *r, const char *dir, size_t len)
 {
-    if (r->use_openat2) {
-        char *p = r->work;
-        memcpy(p, dir, len);
-        p[len] = 0;
-        int fd = open_in_root(r->rootfd, p);
-        if (fd != -ENOSYS)
-            return fd;
-        r->use_openat2 = false; /* old kernel: remember, walk from now on */
-    }
-    return walk(r, dir, len);
+    if (!r->use_openat2)
+        return walk(r, dir, len);
+    char *p = r->work;
+    memcpy(p, dir, len);
+    p[len] = 0;
+    return open_in_root(r->rootfd, p);
 }
 
 /* Make the missing directories of dir one prefix at a time, each created

@@ -344,17 +344,21 @@ tar_stream_open(const char *path, unsigned flags, struct tar_stream **out, struc
     struct tar_stream *s = ud_calloc(1, sizeof(*s));
     if (!s)
         return ud_error_set(err, UD_ENOMEM, ENOMEM, "out of memory");
-    s->fd = -1;
-    int rc = ud_tar_compression_detect(path, &s->comp, err);
-    if (rc < 0)
-        goto fail;
-    if (s->comp == UD_TAR_COMP_UNKNOWN) {
-        rc = ud_error_set(err, UD_EPARSE, 0, "not a tar archive (nor gzip, zstd, bzip2, xz)");
-        goto fail;
-    }
+    int rc;
+    /* One open for detection and reading: the bytes told apart are the
+     * bytes decoded, even if the file is replaced meanwhile. */
     s->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0) {
         rc = ud_error_set(err, errno == ENOENT ? UD_ENOENT : UD_EIO, errno, "open %s", path);
+        goto fail;
+    }
+    int e = -tar_compression_detect_fd(s->fd, &s->comp);
+    if (e > 0) {
+        rc = ud_error_set(err, UD_EIO, e, "read %s", path);
+        goto fail;
+    }
+    if (s->comp == UD_TAR_COMP_UNKNOWN) {
+        rc = ud_error_set(err, UD_EPARSE, 0, "not a tar archive (nor gzip, zstd, bzip2, xz)");
         goto fail;
     }
     (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -23,6 +23,12 @@ struct archive;
 /* Longest member path we apply: the kernel refuses longer path arguments. */
 #define TAR_PATH_MAX PATH_MAX
 
+/* ---- detect.c ---- */
+
+/* Compression of the open file fd from its first bytes (read with pread, so
+ * the file offset stays where it was). 0, or -errno when it can't be read. */
+int tar_compression_detect_fd(int fd, enum ud_tar_compression *out) UD_WUR;
+
 /* ---- stream.c: the layer file as a libarchive reader ---- */
 
 struct tar_stream;

@@ -81,8 +81,10 @@ enum ud_log_level {
 
 typedef void (*ud_log_sink_fn)(int level, const char *line, void *ctx);
 
+/* The process-wide level: messages at or below it are logged. */
 void ud_log_set_level(int level);
 int ud_log_get_level(void);
+/* Would a message at level be logged? (Skip building costly messages.) */
 bool ud_log_enabled(int level);
 /* Replace the sink; NULL restores the default (stderr, with no prefix). */
 void ud_log_set_sink(ud_log_sink_fn fn, void *ctx);
@@ -94,6 +96,9 @@ void ud_logv(int level, const char *fmt, va_list ap) UD_PRINTF(2, 0);
 /* Allocation (with a failure hook for allocation-failure tests)      */
 /* ------------------------------------------------------------------ */
 
+/* malloc/calloc/realloc/strdup/strndup that honour ud_alloc_fail_after:
+ * NULL (errno ENOMEM) on failure, release with free(). A size of 0 gets a
+ * 1-byte block, never NULL on success. ud_strdup(NULL) is NULL. */
 void *ud_malloc(size_t n);
 void *ud_calloc(size_t nmemb, size_t size);
 void *ud_realloc(void *p, size_t n);
@@ -114,6 +119,8 @@ void ud_json_use_ud_alloc(void);
 /* Cleanup helpers (declare at the top of a function, initialised)     */
 /* ------------------------------------------------------------------ */
 
+/* Targets of the cleanup_* attributes: release *p (NULL or -1 is a no-op)
+ * and reset it. */
 void ud_freep(void *p);
 void ud_closep(int *fd);
 void ud_fclosep(FILE **f);
@@ -183,12 +190,19 @@ char *ud_buf_steal(struct ud_buf *b);
 
 /* Join two path pieces with exactly one '/'. Caller frees; NULL on ENOMEM. */
 char *ud_path_join(const char *a, const char *b);
-/* Create path and its missing parents with mode. Existing dirs are fine. */
+/* Create path and its missing parents with mode. Existing dirs are fine.
+ * Errors: UD_EINVAL (empty path), UD_EEXIST (path is there but not a
+ * directory), the code of mkdir's errno otherwise, UD_ENOMEM. */
 int ud_mkdir_p(const char *path, mode_t mode, struct ud_error *err) UD_WUR;
 /* Read a whole file, at most max bytes (UD_ETOOBIG beyond). *out is
  * NUL-terminated; caller frees. */
 int ud_file_read(const char *path, size_t max, char **out, size_t *len,
                  struct ud_error *err) UD_WUR;
+/* The same from an open fd (read to its end from the current offset; fd
+ * stays open and the caller's). name is for messages. Errors: UD_EIO,
+ * UD_ETOOBIG, UD_ENOMEM. */
+int ud_file_read_fd(int fd, const char *name, size_t max, char **out, size_t *len,
+                    struct ud_error *err) UD_WUR;
 /* Write data to path atomically: a temporary in the same directory, fsync,
  * rename over path, fsync of the directory. Never leaves a half file. */
 int ud_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
@@ -243,12 +257,17 @@ enum ud_hash_algo { UD_HASH_SHA256 = 1, UD_HASH_SHA512 = 2 };
 
 /* Algorithm from its OCI name ("sha256", "sha512"); UD_EUNSUPP otherwise. */
 int ud_hash_algo_from_name(const char *name, int *algo, struct ud_error *err) UD_WUR;
+/* Start a digest; h must be released with ud_hash_fini whatever follows.
+ * Errors: UD_EUNSUPP (algo), UD_ENOMEM, UD_EIO (OpenSSL refused). */
 int ud_hash_init(struct ud_hash *h, int algo, struct ud_error *err) UD_WUR;
+/* Feed n bytes. Errors: UD_EIO. */
 int ud_hash_update(struct ud_hash *h, const void *p, size_t n, struct ud_error *err) UD_WUR;
 /* Finish and write lowercase hex into out (UD_HASH_HEX_MAX bytes). */
 int ud_hash_final_hex(struct ud_hash *h, char *out, struct ud_error *err) UD_WUR;
+/* Release h's context; a zeroed or already released h is fine. */
 void ud_hash_fini(struct ud_hash *h);
-/* Hash a whole file. */
+/* Hash a whole file into out (UD_HASH_HEX_MAX bytes). Errors: the open
+ * errno's code, UD_EIO, those of ud_hash_init. */
 int ud_hash_file(const char *path, int algo, char *out, struct ud_error *err) UD_WUR;
 /* One-shot sha256 of a buffer into out (65 bytes). */
 int ud_sha256_hex(const void *p, size_t n, char out[65], struct ud_error *err) UD_WUR;

@@ -227,6 +227,7 @@ struct ud_manifest {
  * (len or layer count over the caps), UD_ENOMEM. */
 int ud_oci_manifest_parse(const char *json, size_t len, enum ud_oci_kind kind,
                           struct ud_manifest *out, struct ud_error *err) UD_WUR;
+/* Free what m owns and zero it; NULL and zeroed structs are fine. */
 void ud_oci_manifest_fini(struct ud_manifest *m);
 
 /* Blobs to download, in upstream order: layer digests (schema 1: reversed
@@ -247,6 +248,7 @@ struct ud_index {
  * manifest), UD_ETOOBIG, UD_ENOMEM. */
 int ud_oci_index_parse(const char *json, size_t len, enum ud_oci_kind kind, struct ud_index *out,
                        struct ud_error *err) UD_WUR;
+/* Free what idx owns and zero it; NULL and zeroed structs are fine. */
 void ud_oci_index_fini(struct ud_index *idx);
 
 /* Pick the entry for want: the first manifest or index entry whose os and
@@ -279,4 +281,5 @@ struct ud_image_config {
  * UD_ETOOBIG (over UD_OCI_CONFIG_MAX_BYTES), UD_ENOMEM. */
 int ud_oci_config_parse(const char *json, size_t len, struct ud_image_config *out,
                         struct ud_error *err) UD_WUR;
+/* Free what cfg owns and zero it; NULL and zeroed structs are fine. */
 void ud_oci_config_fini(struct ud_image_config *cfg);
