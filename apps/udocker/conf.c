@@ -367,21 +367,20 @@ apply_env(struct ud_conf *c, struct ud_error *err)
     return 0;
 }
 
-/* Read one config file. A missing optional file is skipped with a single
- * open() (no separate existence test). */
+/* Read one config file. A missing optional file costs a single failed
+ * open() (no separate existence test), a present one is read through the
+ * same descriptor. */
 static int
 apply_file(struct ud_conf *c, const char *path, bool required, struct ud_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (!required && (errno == ENOENT || errno == ENOTDIR || errno == EACCES))
             return 0;
         return ud_error_set(err, ud_error_from_errno(errno), errno, "config file %s", path);
     }
-    close(fd);
     cleanup_free char *text = NULL;
-    size_t len = 0;
-    int rc = ud_file_read(path, CONF_FILE_MAX, &text, &len, err);
+    int rc = ud_file_read_fd(fd, path, CONF_FILE_MAX, &text, NULL, err);
     if (rc)
         return rc;
     return ud_conf_parse_text(c, path, text, err);

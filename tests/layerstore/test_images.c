@@ -448,6 +448,90 @@ test_verify(void **state)
     free(im.manifest);
 }
 
+/* What makes a listed tag, from one read of each directory: a regular
+ * file TAG (not a link, not a directory), in a real directory below a
+ * repository; PROTECT of any kind; hidden directories never looked into;
+ * many tags of one repository, sorted. */
+static void
+test_list_rules(void **state)
+{
+    struct fx *f = *state;
+    char rel[128];
+    fx_mkdir(f, "repos/many");
+    for (int i = 0; i < 40; i++) {
+        snprintf(rel, sizeof(rel), "repos/many/t%02d", 39 - i);
+        fx_mkdir(f, rel);
+        snprintf(rel, sizeof(rel), "repos/many/t%02d/TAG", 39 - i);
+        fx_write(f, rel, "x");
+    }
+    fx_mkdir(f, "repos/many/t07/PROTECT"); /* a directory still protects */
+    fx_mkdir(f, "repos/linktag/1");
+    fx_symlink(f, "../../many/t00/TAG", "repos/linktag/1/TAG"); /* not a tag */
+    fx_mkdir(f, "repos/dirtag/1/TAG");          /* not a tag, but a repository "dirtag/1" */
+    fx_write(f, "repos/dirtag/1/TAG/TAG", "x"); /* ... whose tag "TAG" is listed */
+    fx_mkdir(f, "repos/hid/.x/y");
+    fx_write(f, "repos/hid/.x/y/TAG", "x"); /* below a hidden directory */
+    fx_mkdir(f, "repos/top");
+    fx_write(f, "repos/top/TAG", "x"); /* repos/top has no repository */
+    fx_mkdir(f, "repos/lnk");
+    fx_symlink(f, "../many/t01", "repos/lnk/1"); /* a link is not a tag directory */
+
+    struct ud_store_image *v = NULL;
+    size_t n = 0;
+    struct ud_error e = {0};
+    assert_int_equal(ud_store_image_list(f->s, &v, &n, &e), 0);
+    assert_int_equal(n, 41);
+    assert_string_equal(v[0].repo, "dirtag/1");
+    assert_string_equal(v[0].tag, "TAG");
+    for (size_t i = 1; i < n; i++) {
+        snprintf(rel, sizeof(rel), "t%02zu", i - 1);
+        assert_string_equal(v[i].repo, "many");
+        assert_string_equal(v[i].tag, rel);
+        assert_true(v[i].is_protected == (i - 1 == 7));
+    }
+    ud_store_image_list_free(v, n);
+
+    int rc = -1;
+    for (long k = 1; k < 5000 && rc != 0; k++) {
+        ud_alloc_fail_after(k);
+        rc = ud_store_image_list(f->s, &v, &n, &e);
+        ud_alloc_fail_after(0);
+        if (rc == 0) {
+            assert_int_equal(n, 41);
+            ud_store_image_list_free(v, n);
+        } else {
+            assert_int_equal(rc, UD_ENOMEM);
+        }
+    }
+    assert_int_equal(rc, 0);
+}
+
+/* A tag directory the user may search but not read is still listed (as
+ * an lstat of its TAG would find it). */
+static void
+test_list_unreadable(void **state)
+{
+    struct fx *f = *state;
+    if (geteuid() == 0)
+        skip(); /* SKIP: root reads any directory */
+    fx_mkdir(f, "repos/r/1");
+    fx_write(f, "repos/r/1/TAG", "x");
+    fx_write(f, "repos/r/1/PROTECT", "");
+    char *p = fx_path(f, "repos/r/1");
+    assert_int_equal(chmod(p, 0311), 0);
+    struct ud_store_image *v = NULL;
+    size_t n = 0;
+    struct ud_error e = {0};
+    assert_int_equal(ud_store_image_list(f->s, &v, &n, &e), 0);
+    assert_int_equal(chmod(p, 0755), 0);
+    free(p);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].repo, "r");
+    assert_string_equal(v[0].tag, "1");
+    assert_true(v[0].is_protected);
+    ud_store_image_list_free(v, n);
+}
+
 /* "a:b" next to "a/b:c": repos/a/b is a tag and a repository parent. */
 static void
 test_nested_and_digest(void **state)
@@ -555,6 +639,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_abort_new, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_tag_command, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_verify, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_list_rules, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_list_unreadable, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_nested_and_digest, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_fail_txn, fx_setup, fx_teardown),
     };

@@ -5,6 +5,29 @@
 
 #include "store_test.h"
 
+/* The count of temporaries that may exist: the size of <topdir>/.lock
+ * minus one; -1 when unknown (an empty lock file, as an older build
+ * leaves it) or when there is no lock file. */
+static long
+pending(const struct fx *f)
+{
+    char *p = fx_path(f, ".lock");
+    struct stat st;
+    long n = lstat(p, &st) == 0 ? (long)st.st_size - 1 : -1;
+    free(p);
+    return n;
+}
+
+/* What a command that made a temporary and then died leaves counted
+ * (n = -1: an unknown count). */
+static void
+set_pending(const struct fx *f, long n)
+{
+    char *p = fx_path(f, ".lock");
+    assert_int_equal(truncate(p, n + 1), 0);
+    free(p);
+}
+
 static void
 test_create_open(void **state)
 {
@@ -84,6 +107,11 @@ test_crash_cleanup(void **state)
     assert_int_equal(chmod(ro, 0500), 0);
     free(ro);
 
+    /* The commands that left these counted them (they died before they
+     * could uncount them): see test_pending_count. */
+    assert_int_equal(pending(f), 0);
+    set_pending(f, 5);
+
     struct ud_store *s = NULL;
     struct ud_error e = {0};
     assert_int_equal(ud_store_open(&f->paths, &s, &e), 0);
@@ -97,13 +125,184 @@ test_crash_cleanup(void **state)
     snprintf(rel, sizeof(rel), "layers/%s", kept);
     assert_true(fx_exists(f, rel));
     assert_int_equal(fx_count(f, "containers"), 0);
+    /* A temporary is still held: the next open must scan again. */
+    assert_int_equal(pending(f), 1);
     ud_store_free(s);
 
     close(hfd); /* the holder dies: the next open removes its temp */
     assert_int_equal(ud_store_open(&f->paths, &s, &e), 0);
     assert_false(fx_exists(f, "repos/foo/.held.tmp-aaaaaaaaaaaa"));
     assert_false(fx_exists(f, rel));
+    assert_int_equal(pending(f), 0);
     ud_store_free(s);
+}
+
+/* A child that dies in the middle of a pull, a container creation and a
+ * clone's rm: what it leaves is found by the next open. */
+static void
+test_real_crash(void **state)
+{
+    struct fx *f = *state;
+    char blob[80];
+    fx_blob(f, "pulled-by-the-dead", blob);
+    assert_int_equal(pending(f), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct ud_store *s = NULL;
+        struct ud_store_image_txn *t = NULL;
+        struct ud_store_container_txn *c = NULL;
+        if (ud_store_open(&f->paths, &s, NULL) < 0 ||
+            ud_store_image_begin(s, "dead/img", "1", &t, NULL) < 0 ||
+            ud_store_image_link_blob(t, blob, NULL) < 0 ||
+            ud_store_container_begin(s, "dead/img:1", &c, NULL) < 0)
+            _exit(1);
+        _exit(pending(f) == 2 ? 0 : 2); /* killed: no commit, no abort */
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(fx_count(f, "repos/dead/img"), 2); /* .1.tmp-* and its .lock */
+    assert_int_equal(fx_count(f, "containers"), 2);
+    struct ud_store *s = NULL;
+    struct ud_error e = {0};
+    assert_int_equal(ud_store_open(&f->paths, &s, &e), 0);
+    assert_int_equal(fx_count(f, "repos/dead/img"), 0);
+    assert_int_equal(fx_count(f, "containers"), 0);
+    char rel[128];
+    snprintf(rel, sizeof(rel), "layers/%s", blob);
+    assert_false(fx_exists(f, rel));
+    assert_int_equal(pending(f), 0);
+    ud_store_free(s);
+}
+
+/* The count in the lock file's size: each temporary counted before it
+ * exists and uncounted by its owner once it is gone; while it is zero an
+ * open does not scan (ud_store_cleanup always does); a scan sets it to
+ * what is left. */
+static void
+test_pending_count(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error e = {0};
+    assert_int_equal(pending(f), 0);
+    /* Something no command of ours leaves uncounted. */
+    fx_mkdir(f, "containers/.tmp-77777777-2222-3333-4444-555555555555");
+    struct ud_store *s = NULL;
+    assert_int_equal(ud_store_open(&f->paths, &s, &e), 0);
+    assert_true(fx_exists(f, "containers/.tmp-77777777-2222-3333-4444-555555555555"));
+    assert_int_equal(ud_store_cleanup(s, &e), 0);
+    assert_false(fx_exists(f, "containers/.tmp-77777777-2222-3333-4444-555555555555"));
+    assert_int_equal(pending(f), 0);
+
+    /* Every kind of temporary is counted while it exists, and a command
+     * that completes (or fails cleanly) leaves the count as it found it:
+     * the repository is byte for byte unchanged by a failed pull. */
+    struct ud_store_image_txn *t = NULL, *t2 = NULL;
+    assert_int_equal(ud_store_image_begin(s, "m/img", "1", &t, &e), 0);
+    assert_int_equal(pending(f), 1);
+    assert_int_equal(ud_store_image_begin(s, "m/img", "2", &t2, &e), 0);
+    assert_int_equal(pending(f), 2);
+    ud_store_image_abort(t2);
+    assert_int_equal(pending(f), 1);
+    assert_int_equal(ud_store_image_put_manifest(t, "{}", 2, &e), 0);
+    assert_int_equal(ud_store_image_commit(t, &e), 0);
+    assert_int_equal(pending(f), 0);
+    assert_int_equal(ud_store_image_begin(s, "m/img", "1", &t, &e), 0);
+    assert_int_equal(ud_store_image_put_manifest(t, "{}", 2, &e), 0);
+    assert_int_equal(ud_store_image_commit(t, &e), 0); /* a replacement */
+    assert_int_equal(pending(f), 0);
+    assert_int_equal(ud_store_image_rm(s, "m/img", "1", false, &e), 0);
+    assert_int_equal(pending(f), 0);
+    struct ud_store_container_txn *c = NULL;
+    char id[37], id2[37];
+    assert_int_equal(ud_store_container_begin(s, "m/img:1", &c, &e), 0);
+    assert_int_equal(pending(f), 1);
+    assert_int_equal(ud_store_container_commit(c, id, &e), 0);
+    assert_int_equal(pending(f), 0);
+    assert_int_equal(ud_store_container_clone(s, id, NULL, id2, &e), 0);
+    assert_int_equal(pending(f), 0);
+    assert_int_equal(ud_store_container_rm(s, id, false, &e), 0);
+    assert_int_equal(ud_store_container_rm(s, id2, false, &e), 0);
+    assert_int_equal(pending(f), 0);
+    ud_store_free(s);
+
+    /* An unknown count (an empty lock file: a repository an older build
+     * used) makes the next open scan, and no temporary counted meanwhile
+     * brings it to zero: only the scan does. */
+    fx_mkdir(f, "containers/.tmp-66666666-2222-3333-4444-555555555555");
+    set_pending(f, -1);
+    assert_int_equal(ud_store_open(&f->paths, &s, &e), 0);
+    assert_int_equal(fx_count(f, "containers"), 0);
+    assert_int_equal(pending(f), 0);
+    set_pending(f, -1);
+    assert_int_equal(ud_store_image_begin(s, "m/img", "3", &t, &e), 0);
+    assert_true(pending(f) >= 2);
+    ud_store_image_abort(t);
+    assert_true(pending(f) >= 1);
+    ud_store_free(s);
+    assert_int_equal(ud_store_open(&f->paths, &s, &e), 0);
+    assert_int_equal(pending(f), 0);
+    ud_store_free(s);
+}
+
+/* UD_STORE_OPEN_NOWAIT: a listing does not wait for a busy lock to clean
+ * up; it skips the cleanup, and the next open does it. */
+static void
+test_open_nowait(void **state)
+{
+    struct fx *f = *state;
+    set_pending(f, 1);
+    fx_mkdir(f, "containers/.del-88888888-2222-3333-4444-555555555555-abcdef012345");
+    char *lp = fx_path(f, ".lock");
+    int hfd = open(lp, O_RDWR | O_CREAT, 0600);
+    free(lp);
+    assert_true(hfd >= 0);
+    assert_int_equal(flock(hfd, LOCK_EX), 0); /* another command's lock */
+    struct ud_store *s = NULL;
+    struct ud_error e = {0};
+    assert_int_equal(ud_store_open_flags(&f->paths, UD_STORE_OPEN_NOWAIT, &s, &e), 0);
+    assert_int_equal(fx_count(f, "containers"), 1);
+    assert_int_equal(pending(f), 1);
+    ud_store_free(s);
+    close(hfd);
+    assert_int_equal(ud_store_open_flags(&f->paths, UD_STORE_OPEN_NOWAIT, &s, &e), 0);
+    assert_int_equal(fx_count(f, "containers"), 0);
+    assert_int_equal(pending(f), 0);
+    ud_store_free(s);
+}
+
+/* Opening (and cleaning up) under allocation failures: every failure is
+ * UD_ENOMEM, nothing leaks, and whatever a failed cleanup left is found
+ * by the next open. */
+static void
+test_open_alloc_fail(void **state)
+{
+    struct fx *f = *state;
+    set_pending(f, 2);
+    fx_mkdir(f, "repos/a/b/.1.tmp-0123456789ab/x");
+    fx_write(f, "repos/a/b/.1.tmp-0123456789ab.lock", "");
+    fx_mkdir(f, "containers/.tmp-99999999-2222-3333-4444-555555555555/ROOT");
+    int rc = -1;
+    for (long n = 1; n < 5000 && rc != 0; n++) {
+        struct ud_store *s = NULL;
+        struct ud_error e = {0};
+        ud_alloc_fail_after(n);
+        rc = ud_store_open(&f->paths, &s, &e);
+        ud_alloc_fail_after(0);
+        if (rc == 0)
+            ud_store_free(s);
+        else
+            assert_int_equal(rc, UD_ENOMEM);
+    }
+    assert_int_equal(rc, 0);
+    struct ud_store *s = NULL;
+    assert_int_equal(ud_store_open(&f->paths, &s, NULL), 0);
+    ud_store_free(s);
+    assert_int_equal(fx_count(f, "repos/a/b"), 0);
+    assert_int_equal(fx_count(f, "containers"), 0);
+    assert_int_equal(pending(f), 0);
 }
 
 static int
@@ -177,6 +376,7 @@ test_fork_race(void **state)
     assert_int_equal(n, 51);
     ud_store_image_list_free(v, n);
     assert_int_equal(fx_count(f, "repos/race/img"), 51); /* no temps or locks left */
+    assert_int_equal(pending(f), 0);                     /* and none counted */
     struct ud_store_container *c = NULL;
     assert_int_equal(ud_store_container_list(f->s, &c, &n, NULL), 0);
     assert_int_equal(n, 26);
@@ -233,6 +433,10 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_open),
         cmocka_unit_test_setup_teardown(test_crash_cleanup, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_real_crash, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_count, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_open_nowait, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_open_alloc_fail, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_fork_race, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_blob_present, fx_setup, fx_teardown),
     };

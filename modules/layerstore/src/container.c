@@ -45,7 +45,7 @@ ctxn_start(struct ud_store_container_txn *t, struct ud_error *err)
     cleanup_free char *tmp = ud_asprintf("%s/.tmp-%s", t->s->p.containersdir, t->id);
     if (!tmp || !(t->root = ud_path_join(tmp, "ROOT")))
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-    int rc = tmp_claim_take(tmp, &t->claim, err);
+    int rc = tmp_claim_take(t->s, tmp, &t->claim, err);
     if (rc < 0)
         return rc;
     if (mkdir(tmp, 0755) < 0) {

@@ -3,6 +3,7 @@
  * Container listing (ps), names (relative links containers/<name> -> <id>
  * sharing one namespace with ids), du-like sizes and removal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -25,36 +26,68 @@ namemap_fini(struct namemap *m)
     ud_strv_free(m->ids);
 }
 
+struct cscan {
+    struct namemap *m;
+    char ***dirs; /* NULL: names only */
+    struct ud_error *err;
+};
+
+/* One entry of containersdir: a name link (its target's basename is the
+ * id) or, when wanted, a container directory. Hidden entries are our
+ * temporaries. */
+static int
+cscan_entry(void *ctx, int dfd, const char *name, unsigned char type)
+{
+    struct cscan *c = ctx;
+    if (name[0] == '.')
+        return 0;
+    if (type == DT_DIR)
+        return c->dirs ? ud_strv_push(c->dirs, name, c->err) : 0;
+    if (type != DT_LNK)
+        return 0;
+    char buf[4096];
+    ssize_t n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    const char *b = strrchr(buf, '/');
+    int rc = ud_strv_push(&c->m->names, name, c->err);
+    if (rc == 0)
+        rc = ud_strv_push(&c->m->ids, b ? b + 1 : buf, c->err);
+    return rc;
+}
+
+/* The name links of containersdir and, if dirs is not NULL, its container
+ * directories, from one read of the directory. */
+static int
+containers_scan(const struct ud_store *s, struct namemap *m, char ***dirs, struct ud_error *err)
+{
+    memset(m, 0, sizeof(*m));
+    int fd = open(s->p.containersdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", s->p.containersdir);
+    char *buf = ud_malloc(STORE_DIRBUF);
+    struct cscan c = {m, dirs, err};
+    int rc = buf ? store_dir_each(fd, buf, STORE_DIRBUF, cscan_entry, &c)
+                 : ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    free(buf);
+    close(fd);
+    if (rc < 0) {
+        namemap_fini(m);
+        if (dirs) {
+            ud_strv_free(*dirs);
+            *dirs = NULL;
+        }
+    }
+    return rc;
+}
+
 static int
 namemap_load(const struct ud_store *s, struct namemap *m, struct ud_error *err)
 {
-    memset(m, 0, sizeof(*m));
-    cleanup_dir DIR *d = opendir(s->p.containersdir);
-    if (!d)
-        return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", s->p.containersdir);
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        struct stat st;
-        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !S_ISLNK(st.st_mode))
-            continue;
-        char buf[4096];
-        ssize_t n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        while (n > 1 && buf[n - 1] == '/')
-            buf[--n] = '\0';
-        const char *b = strrchr(buf, '/');
-        int rc = ud_strv_push(&m->names, de->d_name, err);
-        if (rc == 0)
-            rc = ud_strv_push(&m->ids, b ? b + 1 : buf, err);
-        if (rc < 0) {
-            namemap_fini(m);
-            return rc;
-        }
-    }
-    return 0;
+    return containers_scan(s, m, NULL, err);
 }
 
 static int
@@ -148,29 +181,16 @@ ud_store_container_list(const struct ud_store *s, struct ud_store_container **ou
                         struct ud_error *err)
 {
     struct namemap m;
-    int rc = namemap_load(s, &m, err);
+    cleanup_strv char **ids = NULL;
+    int rc = containers_scan(s, &m, &ids, err);
     if (rc < 0)
         return rc;
-    struct ud_store_container *v = NULL;
-    size_t n = 0, cap = 0;
-    cleanup_dir DIR *d = opendir(s->p.containersdir);
-    struct dirent *de;
-    while (rc == 0 && d && (de = readdir(d))) {
-        struct stat st;
-        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !S_ISDIR(st.st_mode))
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            struct ud_store_container *nv = ud_realloc(v, nc * sizeof(*nv));
-            if (!nv) {
-                rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-                break;
-            }
-            v = nv, cap = nc;
-        }
-        memset(&v[n], 0, sizeof(v[n]));
-        rc = fill_entry(s, &m, de->d_name, &v[n], err);
+    size_t n = 0, total = ud_strv_len(ids);
+    struct ud_store_container *v = total ? ud_calloc(total, sizeof(*v)) : NULL;
+    if (total && !v)
+        rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    while (rc == 0 && n < total) {
+        rc = fill_entry(s, &m, ids[n], &v[n], err);
         n++;
     }
     namemap_fini(&m);

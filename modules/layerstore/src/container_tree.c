@@ -204,7 +204,7 @@ rm_detach(struct ud_store *s, const char *id_or_name, struct tmp_claim *c, struc
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
     rc = store_tmp_name(s->p.containersdir, ".del-", id, "-", &del, err);
     if (rc == 0)
-        rc = tmp_claim_take(del, c, err);
+        rc = tmp_claim_take(s, del, c, err);
     if (rc < 0)
         return rc;
     int e = rm_unlink_names(s, id);
@@ -223,7 +223,7 @@ rm_detach(struct ud_store *s, const char *id_or_name, struct tmp_claim *c, struc
 int
 ud_store_container_rm(struct ud_store *s, const char *id_or_name, bool force, struct ud_error *err)
 {
-    struct tmp_claim c = {NULL, NULL, -1};
+    struct tmp_claim c = {NULL, NULL, -1, NULL};
     int rc = ud_store_lock(s, true, err);
     if (rc < 0)
         return rc;

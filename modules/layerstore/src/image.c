@@ -5,6 +5,7 @@
  * protection. Stored manifests are read tolerantly with jansson (only the
  * digests are needed), so whatever upstream stored stays readable.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -54,40 +55,86 @@ list_push(struct imglist *l, const char *repo, const char *tag, bool prot, struc
     return 0;
 }
 
-/* rel: the repository path below reposdir of directory dir ("" at top). */
+/* What the listing needs from one directory of the repository tree, all
+ * from a single read of it: is it a tag (a regular file TAG), is it
+ * protected (an entry PROTECT), and its non-hidden subdirectories (a tag
+ * directory may also be the parent of another repository: "a:b" next to
+ * "a/b:c"). d_type answers the type questions, so nothing is stat'ed on
+ * filesystems that fill it. */
+struct dirscan {
+    bool has_tag;
+    bool has_protect;
+    bool want_subs;
+    struct ud_buf subs; /* names, each NUL-terminated */
+};
+
 static int
-list_walk(const char *dir, const char *rel, int depth, struct imglist *l, struct ud_error *err)
+scan_entry(void *ctx, int dfd, const char *name, unsigned char type)
 {
-    if (depth > LIST_DEPTH_MAX)
+    struct dirscan *sc = ctx;
+    (void)dfd;
+    if (name[0] == '.' || type == DT_UNKNOWN)
         return 0;
-    cleanup_dir DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        struct stat st;
-        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !S_ISDIR(st.st_mode))
-            continue;
-        cleanup_free char *sub = ud_path_join(dir, de->d_name);
-        cleanup_free char *subrel = rel[0] ? ud_path_join(rel, de->d_name) : ud_strdup(de->d_name);
-        if (!sub || !subrel)
-            return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-        int rc = 0;
-        if (rel[0] && store_is_tag_dir(sub)) {
-            cleanup_free char *pf = ud_path_join(sub, "PROTECT");
-            if (!pf)
-                return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-            rc = list_push(l, rel, de->d_name, ud_path_exists(pf), err);
-        }
-        /* A tag directory may also be the parent of another repository
-         * ("a:b" and "a/b:c"), so descend anyway. */
-        if (rc == 0)
-            rc = list_walk(sub, subrel, depth + 1, l, err);
-        if (rc < 0)
-            return rc;
-    }
+    if (!strcmp(name, "PROTECT"))
+        sc->has_protect = true;
+    else if (!strcmp(name, "TAG") && type == DT_REG)
+        sc->has_tag = true;
+    if (type == DT_DIR && sc->want_subs && ud_buf_append(&sc->subs, name, strlen(name) + 1, NULL))
+        return UD_ENOMEM;
     return 0;
+}
+
+struct listwalk {
+    struct imglist *l;
+    char *buf; /* getdents scratch, STORE_DIRBUF bytes, shared by all levels */
+};
+
+/* The directory "name" of dfd could not be opened for reading (no read
+ * permission): it can still be a tag, as lstat would tell. */
+static int
+list_unreadable(struct listwalk *w, int dfd, const char *name, const char *repo,
+                struct ud_error *err)
+{
+    char rel[600];
+    struct stat st;
+    if (!repo[0] || snprintf(rel, sizeof(rel), "%s/TAG", name) >= (int)sizeof(rel) ||
+        fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    snprintf(rel, sizeof(rel), "%s/PROTECT", name);
+    bool prot = fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    return list_push(w->l, repo, name, prot, err);
+}
+
+/* fd: the open directory "name", whose repository path below reposdir is
+ * rel (repo: its parent's, "" at the top and for the top's children).
+ * Takes fd. */
+static int
+list_walk(struct listwalk *w, int fd, const char *repo, const char *name, const char *rel,
+          int depth, struct ud_error *err)
+{
+    struct dirscan sc = {.want_subs = depth <= LIST_DEPTH_MAX};
+    ud_buf_init(&sc.subs, 0);
+    int rc = store_dir_each(fd, w->buf, STORE_DIRBUF, scan_entry, &sc);
+    if (rc)
+        rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    if (rc == 0 && repo[0] && sc.has_tag)
+        rc = list_push(w->l, repo, name, sc.has_protect, err);
+    for (size_t off = 0; rc == 0 && off < sc.subs.len; off += strlen(sc.subs.data + off) + 1) {
+        const char *sub = sc.subs.data + off;
+        cleanup_free char *subrel = rel[0] ? ud_path_join(rel, sub) : ud_strdup(sub);
+        if (!subrel) {
+            rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+            break;
+        }
+        int sfd = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sfd >= 0)
+            rc = list_walk(w, sfd, rel, sub, subrel, depth + 1, err);
+        else if (errno == EACCES)
+            rc = list_unreadable(w, fd, sub, rel, err);
+    }
+    ud_buf_fini(&sc.subs);
+    close(fd);
+    return rc;
 }
 
 static int
@@ -103,7 +150,16 @@ ud_store_image_list(const struct ud_store *s, struct ud_store_image **out, size_
                     struct ud_error *err)
 {
     struct imglist l = {0};
-    int rc = list_walk(s->p.reposdir, "", 0, &l, err);
+    struct listwalk w = {&l, NULL};
+    int rc = 0;
+    int fd = open(s->p.reposdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && !(w.buf = ud_malloc(STORE_DIRBUF))) {
+        close(fd);
+        rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    } else if (fd >= 0) {
+        rc = list_walk(&w, fd, "", "", "", 0, err);
+    }
+    free(w.buf);
     if (rc < 0) {
         ud_store_image_list_free(l.v, l.n);
         return rc;
@@ -410,7 +466,7 @@ ud_store_image_blobs(const struct ud_store *s, const char *repo, const char *tag
     struct dirent *de;
     while ((de = readdir(d))) {
         struct stat st;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+        if (store_dirent_type(dirfd(d), de->d_name, de->d_type) != DT_LNK)
             continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;

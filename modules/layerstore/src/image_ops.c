@@ -100,10 +100,10 @@ rm_locked(struct ud_store *s, const char *repo, const char *tag, bool force, str
     }
     /* Rename aside first so a killed rmi leaves a ".del" that cleanup
      * finishes, never a half tag that "images" still lists. */
-    struct tmp_claim c = {NULL, NULL, -1};
+    struct tmp_claim c = {NULL, NULL, -1, NULL};
     rc = store_tmp_name(repodir, ".", tag, ".del-", &del, err);
     if (rc == 0)
-        rc = tmp_claim_take(del, &c, err);
+        rc = tmp_claim_take(s, del, &c, err);
     if (rc < 0)
         return rc;
     if (rename(td, del) < 0) {

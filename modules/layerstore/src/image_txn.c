@@ -48,7 +48,7 @@ txn_start(struct ud_store_image_txn *t, struct ud_error *err)
     if (rc == 0)
         rc = store_tmp_name(t->repodir, ".", t->tag, ".tmp-", &tmp, err);
     if (rc == 0)
-        rc = tmp_claim_take(tmp, &t->claim, err);
+        rc = tmp_claim_take(t->s, tmp, &t->claim, err);
     if (rc == 0 && mkdir(tmp, 0755) < 0)
         rc = ud_error_set(err, ud_error_from_errno(errno), errno, "create %s", tmp);
     if (rc == 0 && (rc = store_own_add(t->s, tmp, err)) < 0)
@@ -301,10 +301,10 @@ swap_into_place(struct ud_store_image_txn *t, struct ud_error *err)
     /* No RENAME_EXCHANGE (NFS, old kernels): two renames; a crash between
      * them leaves ".<tag>.old-*" that cleanup renames back. */
     cleanup_free char *old = NULL;
-    struct tmp_claim oc = {NULL, NULL, -1};
+    struct tmp_claim oc = {NULL, NULL, -1, NULL};
     int rc = store_tmp_name(t->repodir, ".", t->tag, ".old-", &old, err);
     if (rc == 0)
-        rc = tmp_claim_take(old, &oc, err);
+        rc = tmp_claim_take(t->s, old, &oc, err);
     if (rc < 0)
         return rc;
     if (rename(t->tagdir, old) < 0) {

@@ -102,7 +102,8 @@ ud_store_create(const struct ud_store_paths *paths, struct ud_error *err)
 }
 
 int
-ud_store_open(const struct ud_store_paths *paths, struct ud_store **out, struct ud_error *err)
+ud_store_open_flags(const struct ud_store_paths *paths, unsigned flags, struct ud_store **out,
+                    struct ud_error *err)
 {
     struct ud_store *s = ud_calloc(1, sizeof(*s));
     if (!s)
@@ -123,7 +124,7 @@ ud_store_open(const struct ud_store_paths *paths, struct ud_store **out, struct 
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
     }
     struct ud_error cerr = {0};
-    if (ud_store_cleanup(s, &cerr) < 0) {
+    if (store_cleanup_if_needed(s, flags & UD_STORE_OPEN_NOWAIT, &cerr) < 0) {
         if (cerr.code == UD_ENOMEM) {
             ud_store_free(s);
             return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
@@ -132,6 +133,12 @@ ud_store_open(const struct ud_store_paths *paths, struct ud_store **out, struct 
     }
     *out = s;
     return 0;
+}
+
+int
+ud_store_open(const struct ud_store_paths *paths, struct ud_store **out, struct ud_error *err)
+{
+    return ud_store_open_flags(paths, 0, out, err);
 }
 
 void
@@ -171,6 +178,21 @@ ud_store_lock(struct ud_store *s, bool exclusive, struct ud_error *err)
         return rc;
     s->lockfd = fd;
     s->lockexcl = exclusive;
+    s->lockdepth = 1;
+    return 0;
+}
+
+int
+store_lock_try(struct ud_store *s, struct ud_error *err)
+{
+    if (s->lockdepth > 0)
+        return ud_store_lock(s, true, err);
+    int fd = -1;
+    int rc = ud_lock_acquire(s->lockpath, true, false, &fd, err);
+    if (rc < 0)
+        return rc;
+    s->lockfd = fd;
+    s->lockexcl = true;
     s->lockdepth = 1;
     return 0;
 }

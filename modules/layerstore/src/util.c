@@ -5,6 +5,7 @@
  * reposdir for symlinks that keep layer files alive, and layer garbage
  * collection under those references.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -83,12 +84,13 @@ lock_name(const char *path)
     return ud_asprintf("%s.lock", path);
 }
 
-int
-tmp_claim_take(const char *path, struct tmp_claim *c, struct ud_error *err)
+static int
+claim_lock(const char *path, struct tmp_claim *c, struct ud_error *err)
 {
     c->path = NULL;
     c->lockpath = NULL;
     c->fd = -1;
+    c->s = NULL;
     cleanup_free char *lp = lock_name(path);
     cleanup_free char *dup = ud_strdup(path);
     if (!lp || !dup)
@@ -107,15 +109,37 @@ tmp_claim_take(const char *path, struct tmp_claim *c, struct ud_error *err)
     return 0;
 }
 
+int
+tmp_claim_take(struct ud_store *s, const char *path, struct tmp_claim *c, struct ud_error *err)
+{
+    /* Counted before it exists: the count may exceed the claims (one
+     * more scan) but never fall below them. */
+    int counted = store_tmp_count_add(s, 1, err);
+    if (counted < 0)
+        return counted;
+    int rc = claim_lock(path, c, err);
+    if (rc < 0 && counted == 0)
+        (void)store_tmp_count_add(s, -1, NULL);
+    if (rc == 0 && counted == 0)
+        c->s = s;
+    return rc;
+}
+
 bool
 tmp_claim_try(const char *path, struct tmp_claim *c)
 {
-    return tmp_claim_take(path, c, NULL) == 0;
+    return claim_lock(path, c, NULL) == 0;
 }
 
 void
 tmp_claim_drop(struct tmp_claim *c)
 {
+    /* A temporary its owner failed to remove stays counted, for the next
+     * open's scan to find. */
+    struct stat st;
+    if (c->s && c->fd >= 0 && c->path && lstat(c->path, &st) < 0 && errno == ENOENT)
+        (void)store_tmp_count_add(c->s, -1, NULL);
+    c->s = NULL;
     if (c->lockpath)
         (void)unlink(c->lockpath);
     if (c->fd >= 0)
@@ -149,17 +173,20 @@ base_of(const char *p)
     return b ? b + 1 : p;
 }
 
-/* readlinkat into a heap string. */
+/* readlinkat into a heap string. NULL with *gone set when the entry is no
+ * longer a link (removed since it was listed), else NULL means ENOMEM. */
 static char *
-read_link_at(int dfd, const char *name)
+read_link_at(int dfd, const char *name, bool *gone)
 {
     size_t cap = 256;
+    *gone = false;
     for (;;) {
         char *buf = ud_malloc(cap);
         if (!buf)
             return NULL;
         ssize_t n = readlinkat(dfd, name, buf, cap);
         if (n < 0) {
+            *gone = errno == ENOENT || errno == EINVAL;
             free(buf);
             return NULL;
         }
@@ -183,10 +210,12 @@ store_dir_link_targets(const char *dir, char ***out, struct ud_error *err)
         return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", dir);
     struct dirent *de;
     while ((de = readdir(d))) {
-        struct stat st;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+        if (store_dirent_type(dirfd(d), de->d_name, de->d_type) != DT_LNK)
             continue;
-        cleanup_free char *t = read_link_at(dirfd(d), de->d_name);
+        bool gone;
+        cleanup_free char *t = read_link_at(dirfd(d), de->d_name, &gone);
+        if (!t && gone)
+            continue;
         if (!t)
             return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
         int rc = ud_strv_push(&v, base_of(t), err);
@@ -221,18 +250,19 @@ collect_in(int dfd, const char *path, int depth, struct refwalk *w)
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        struct stat st;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
+        unsigned char type = store_dirent_type(dirfd(d), de->d_name, de->d_type);
         int rc = 0;
-        if (S_ISLNK(st.st_mode)) {
-            cleanup_free char *t = read_link_at(dirfd(d), de->d_name);
+        if (type == DT_LNK) {
+            bool gone;
+            cleanup_free char *t = read_link_at(dirfd(d), de->d_name, &gone);
+            if (!t && gone)
+                continue;
             if (!t)
                 return ud_error_set(w->err, UD_ENOMEM, 0, "out of memory");
             rc = ud_strv_push(w->v, de->d_name, w->err);
             if (rc == 0 && strcmp(base_of(t), de->d_name) != 0)
                 rc = ud_strv_push(w->v, base_of(t), w->err);
-        } else if (S_ISDIR(st.st_mode)) {
+        } else if (type == DT_DIR) {
             cleanup_free char *sub = ud_path_join(path, de->d_name);
             if (!sub)
                 return ud_error_set(w->err, UD_ENOMEM, 0, "out of memory");
@@ -324,10 +354,9 @@ store_dir_has_subdirs(const char *dir)
         return false;
     struct dirent *de;
     while ((de = readdir(d))) {
-        struct stat st;
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        if (store_dirent_type(dirfd(d), de->d_name, de->d_type) == DT_DIR)
             return true;
     }
     return false;
@@ -401,4 +430,37 @@ store_fsync_dir(const char *dir)
         ud_log(UD_LOG_DEBUG, "fsync %s: %s", dir, strerror(errno));
     if (fd >= 0)
         close(fd);
+}
+
+unsigned char
+store_dirent_type(int dfd, const char *name, unsigned char d_type)
+{
+    /* Most filesystems fill d_type; only the rest (DT_UNKNOWN) cost a
+     * stat. An entry that vanished in between reads as DT_UNKNOWN. */
+    if (d_type != DT_UNKNOWN)
+        return d_type;
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return DT_UNKNOWN;
+    return IFTODT(st.st_mode);
+}
+
+int
+store_dir_each(int dfd, char *buf, size_t size, store_dir_fn fn, void *ctx)
+{
+    for (;;) {
+        ssize_t n = getdents64(dfd, buf, size);
+        if (n <= 0)
+            return 0; /* end, or an error readdir() would also end on */
+        for (ssize_t off = 0; off < n;) {
+            const struct dirent64 *de = (const struct dirent64 *)(void *)(buf + off);
+            off += de->d_reclen;
+            const char *nm = de->d_name;
+            if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+                continue;
+            int rc = fn(ctx, dfd, nm, store_dirent_type(dfd, nm, de->d_type));
+            if (rc)
+                return rc;
+        }
+    }
 }

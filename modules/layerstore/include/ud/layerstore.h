@@ -43,10 +43,21 @@ bool ud_store_is_repo(const struct ud_store_paths *paths);
 int ud_store_create(const struct ud_store_paths *paths, struct ud_error *err) UD_WUR;
 
 /* Open an existing repository: UD_ENOENT "invalid udocker repository: DIR"
- * when ud_store_is_repo() is false. Runs ud_store_cleanup() (best effort,
- * errors only logged at DEBUG). *out is freed with ud_store_free(). */
+ * when ud_store_is_repo() is false. Runs the crash cleanup (best effort,
+ * errors only logged at DEBUG) when it may have work: the size of the lock
+ * file "<topdir>/.lock" counts the temporaries that may exist (1 + count;
+ * empty = unknown), so the usual open (count 0) costs one lstat and takes
+ * no lock. *out is freed with ud_store_free(). */
 int ud_store_open(const struct ud_store_paths *paths, struct ud_store **out,
                   struct ud_error *err) UD_WUR;
+
+/* ud_store_open with flags. UD_STORE_OPEN_NOWAIT: when the cleanup has
+ * work but another command holds the repository lock, skip it instead of
+ * waiting (for listings such as images and ps, which never show a
+ * temporary anyway; the next open cleans up). */
+#define UD_STORE_OPEN_NOWAIT 1u
+int ud_store_open_flags(const struct ud_store_paths *paths, unsigned flags, struct ud_store **out,
+                        struct ud_error *err) UD_WUR;
 void ud_store_free(struct ud_store *s);
 
 /* The effective directories (all absolute, all filled). Borrowed from s. */
@@ -55,7 +66,8 @@ const struct ud_store_paths *ud_store_get_paths(const struct ud_store *s);
 /* Remove what crashed commands left behind: temporary tag and container
  * directories whose owner no longer holds their lock, half-deleted
  * containers, and tag directories that a crash left renamed aside during a
- * re-pull (they are put back). Safe to run at any time. */
+ * re-pull (they are put back). Safe to run at any time; always scans
+ * (whatever the count) and sets the count to what is left. */
 int ud_store_cleanup(struct ud_store *s, struct ud_error *err) UD_WUR;
 
 /* Repository-wide lock (<topdir>/.lock, flock). Re-entrant within one
