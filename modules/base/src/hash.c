@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "ud/base.h"
+#include "base_int.h"
 
 #define HASH_CHUNK ((size_t)1 << 17) /* read size for whole-file digests */
 
@@ -29,9 +29,13 @@ ud_hash_algo_from_name(const char *name, int *algo, struct ud_error *err)
 int
 ud_hash_init(struct ud_hash *h, int algo, struct ud_error *err)
 {
-    const EVP_MD *md = algo == UD_HASH_SHA512 ? EVP_sha512() : EVP_sha256();
     if (algo != UD_HASH_SHA256 && algo != UD_HASH_SHA512)
         return ud_error_set(err, UD_EUNSUPP, 0, "unsupported digest algorithm");
+    const EVP_MD *md = algo == UD_HASH_SHA512 ? EVP_sha512() : EVP_sha256();
+#ifdef UD_LAZY_LIBS
+    if (!md)
+        return ud_error_set(err, UD_EUNSUPP, 0, "cannot load libcrypto: %s", base_crypto_error());
+#endif
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx)
         return ud_error_set(err, UD_ENOMEM, ENOMEM, "out of memory");
