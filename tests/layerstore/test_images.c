@@ -581,6 +581,71 @@ test_nested_and_digest(void **state)
     free(b.manifest);
 }
 
+/* rmi of "a:b" must not delete layers that "a/b:c", whose tag directory
+ * lies below repos/a/b, still links. */
+static void
+test_nested_rmi_shared(void **state)
+{
+    struct fx *f = *state;
+    struct img a;
+    struct ud_error e = {0};
+    make_v2_blobs(f, &a, "shared");
+    assert_int_equal(write_v2(f, "a/b", "c", &a, &e), 0);
+    assert_int_equal(write_v2(f, "a", "b", &a, &e), 0);
+    assert_int_equal(ud_store_image_rm(f->s, "a", "b", false, &e), 0);
+    assert_false(ud_store_image_exists(f->s, "a", "b"));
+    assert_true(ud_store_image_exists(f->s, "a/b", "c"));
+    const char *blobs[] = {a.cfg, a.l1, a.l2};
+    for (size_t i = 0; i < 3; i++) {
+        char rel[128];
+        snprintf(rel, sizeof(rel), "layers/%s", blobs[i]);
+        assert_true(fx_exists(f, rel));
+    }
+    char **l = NULL;
+    assert_int_equal(ud_store_image_layers(f->s, "a/b", "c", &l, &e), 0);
+    ud_strv_free(l);
+    /* Removing the inner one, the last user, deletes them. */
+    assert_int_equal(ud_store_image_rm(f->s, "a/b", "c", false, &e), 0);
+    assert_int_equal(fx_count(f, "layers"), 0);
+    free(a.manifest);
+}
+
+/* The deepest repository name accepted is still seen by the listing and
+ * by rmi's reference scan; one component more is refused, since the walks
+ * would not see its tag. */
+static void
+test_repo_depth_limit(void **state)
+{
+    struct fx *f = *state;
+    struct img a;
+    struct ud_error e = {0};
+    char deep[256] = "a";
+    for (size_t i = 1; i < 63; i++)
+        memcpy(deep + 2 * i - 1, "/a", 3); /* 63 components "a" */
+    make_v2_blobs(f, &a, "deep");
+    assert_int_equal(write_v2(f, deep, "t", &a, &e), 0);
+    assert_int_equal(write_v2(f, "top", "t", &a, &e), 0);
+    struct ud_store_image *v = NULL;
+    size_t n = 0;
+    assert_int_equal(ud_store_image_list(f->s, &v, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].repo, deep);
+    ud_store_image_list_free(v, n);
+    assert_int_equal(ud_store_image_rm(f->s, "top", "t", false, &e), 0);
+    char **l = NULL;
+    assert_int_equal(ud_store_image_layers(f->s, deep, "t", &l, &e), 0);
+    ud_strv_free(l);
+    assert_int_equal(fx_count(f, "layers"), 3);
+
+    char deeper[256];
+    snprintf(deeper, sizeof(deeper), "%s/a", deep);
+    struct ud_store_image_txn *t = NULL;
+    assert_int_equal(ud_store_image_begin(f->s, deeper, "t", &t, &e), UD_EINVAL);
+    assert_null(t);
+    assert_false(fx_exists(f, "repos/top"));
+    free(a.manifest);
+}
+
 static void
 test_alloc_fail_txn(void **state)
 {
@@ -642,6 +707,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_list_rules, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_list_unreadable, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_nested_and_digest, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_nested_rmi_shared, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_repo_depth_limit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_fail_txn, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -385,6 +385,82 @@ test_fork_race(void **state)
     assert_int_equal(fx_count(f, "layers"), 1);
 }
 
+/* A child holds the repository lock (as rmi or a commit does between its
+ * PROTECT check and its rename) for a while, then leaves a mark and lets
+ * go. Returns once the child holds it. */
+static pid_t
+hold_lock_child(const struct fx *f)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct ud_store *s = NULL;
+        close(fds[0]);
+        if (ud_store_open(&f->paths, &s, NULL) < 0 || ud_store_lock(s, true, NULL) < 0)
+            _exit(1);
+        if (write(fds[1], "L", 1) != 1)
+            _exit(1);
+        usleep(300 * 1000);
+        fx_write(f, "released", "");
+        ud_store_unlock(s);
+        ud_store_free(s);
+        _exit(0);
+    }
+    close(fds[1]);
+    char c = 0;
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    return pid;
+}
+
+static void
+wait_child_ok(pid_t pid)
+{
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* protect and unprotect wait for the repository lock: rmi, rm and a
+ * re-pull's commit check PROTECT under it, so a marker set in the middle
+ * would be lost with the directory although protect said yes. */
+static void
+test_protect_locks(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error e = {0};
+    struct ud_store_image_txn *t = NULL;
+    assert_int_equal(ud_store_image_begin(f->s, "p/img", "1", &t, &e), 0);
+    assert_int_equal(ud_store_image_put_manifest(t, "{}", 2, &e), 0);
+    assert_int_equal(ud_store_image_commit(t, &e), 0);
+    struct ud_store_container_txn *c = NULL;
+    char id[37];
+    assert_int_equal(ud_store_container_begin(f->s, "p/img:1", &c, &e), 0);
+    assert_int_equal(ud_store_container_commit(c, id, &e), 0);
+
+    for (int step = 0; step < 4; step++) {
+        pid_t pid = hold_lock_child(f);
+        int rc = step == 0   ? ud_store_image_protect(f->s, "p/img", "1", &e)
+                 : step == 1 ? ud_store_image_unprotect(f->s, "p/img", "1", &e)
+                 : step == 2 ? ud_store_container_protect(f->s, id, &e)
+                             : ud_store_container_unprotect(f->s, id, &e);
+        assert_int_equal(rc, 0);
+        assert_true(fx_exists(f, "released")); /* it waited for the lock */
+        wait_child_ok(pid);
+        char *p = fx_path(f, "released");
+        assert_int_equal(unlink(p), 0);
+        free(p);
+        assert_true(step == 0   ? ud_store_image_is_protected(f->s, "p/img", "1")
+                    : step == 1 ? !ud_store_image_is_protected(f->s, "p/img", "1")
+                    : step == 2 ? ud_store_container_is_protected(f->s, id)
+                                : !ud_store_container_is_protected(f->s, id));
+    }
+    assert_int_equal(pending(f), 0);
+}
+
 static void
 test_blob_present(void **state)
 {
@@ -438,6 +514,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_open_nowait, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_alloc_fail, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_fork_race, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_protect_locks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_blob_present, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

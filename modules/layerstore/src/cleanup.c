@@ -21,7 +21,6 @@
 
 #include "store_int.h"
 
-#define CLEAN_DEPTH_MAX 64
 /* The lock file's size is COUNT_BASE + the number of temporaries that may
  * exist; 0 (an empty or a missing lock file: a new repository, one made
  * by upstream or by an older build) means "unknown", which a scan
@@ -109,7 +108,7 @@ recover_tag_temp(struct ud_store *s, const char *dir, const char *name)
 static size_t
 clean_repos(struct ud_store *s, const char *dir, int depth)
 {
-    if (depth > CLEAN_DEPTH_MAX)
+    if (depth > STORE_REPOS_DEPTH_MAX)
         return 0;
     cleanup_dir DIR *d = opendir(dir);
     if (!d) /* unreadable: whatever it holds may be left */

@@ -203,15 +203,8 @@ ud_store_container_resolve(const struct ud_store *s, const char *id_or_name, cha
         res = ud_strdup(id_or_name);
     } else if (S_ISLNK(st.st_mode)) {
         char buf[4096];
-        ssize_t n = readlink(p, buf, sizeof(buf) - 1);
-        if (n <= 0)
-            return ud_error_set(err, UD_ENOENT, 0, "invalid container id");
-        buf[n] = '\0';
-        while (n > 1 && buf[n - 1] == '/')
-            buf[--n] = '\0';
-        const char *b = strrchr(buf, '/');
-        b = b ? b + 1 : buf;
-        if (!lookup_name_ok(b))
+        const char *b = store_link_base_at(AT_FDCWD, p, buf, sizeof(buf));
+        if (!b || !lookup_name_ok(b))
             return ud_error_set(err, UD_ENOENT, 0, "invalid container id");
         cleanup_free char *tp = ud_path_join(s->p.containersdir, b);
         if (!tp)
@@ -287,22 +280,33 @@ ud_store_container_is_protected(const struct ud_store *s, const char *id_or_name
     return cdir_file(s, id_or_name, "PROTECT", &p, NULL) == 0 && ud_path_exists(p);
 }
 
+/* Under the repository lock, as rm reads PROTECT under it: a marker
+ * written between rm's check and its rename would be deleted with the
+ * container although protect reported success. */
+static int
+set_protect(struct ud_store *s, const char *id_or_name, bool on, struct ud_error *err)
+{
+    cleanup_free char *p = NULL;
+    int rc = ud_store_lock(s, true, err);
+    if (rc < 0)
+        return rc;
+    rc = cdir_file(s, id_or_name, "PROTECT", &p, err);
+    if (rc == 0 && on)
+        rc = store_write_empty(p, err);
+    else if (rc == 0 && unlink(p) < 0 && errno != ENOENT)
+        rc = ud_error_set(err, ud_error_from_errno(errno), errno, "remove %s", p);
+    ud_store_unlock(s);
+    return rc;
+}
+
 int
 ud_store_container_protect(struct ud_store *s, const char *id_or_name, struct ud_error *err)
 {
-    cleanup_free char *p = NULL;
-    int rc = cdir_file(s, id_or_name, "PROTECT", &p, err);
-    return rc < 0 ? rc : store_write_empty(p, err);
+    return set_protect(s, id_or_name, true, err);
 }
 
 int
 ud_store_container_unprotect(struct ud_store *s, const char *id_or_name, struct ud_error *err)
 {
-    cleanup_free char *p = NULL;
-    int rc = cdir_file(s, id_or_name, "PROTECT", &p, err);
-    if (rc < 0)
-        return rc;
-    if (unlink(p) < 0 && errno != ENOENT)
-        return ud_error_set(err, ud_error_from_errno(errno), errno, "remove %s", p);
-    return 0;
+    return set_protect(s, id_or_name, false, err);
 }

@@ -46,16 +46,12 @@ cscan_entry(void *ctx, int dfd, const char *name, unsigned char type)
     if (type != DT_LNK)
         return 0;
     char buf[4096];
-    ssize_t n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
-    if (n <= 0)
+    const char *b = store_link_base_at(dfd, name, buf, sizeof(buf));
+    if (!b)
         return 0;
-    buf[n] = '\0';
-    while (n > 1 && buf[n - 1] == '/')
-        buf[--n] = '\0';
-    const char *b = strrchr(buf, '/');
     int rc = ud_strv_push(&c->m->names, name, c->err);
     if (rc == 0)
-        rc = ud_strv_push(&c->m->ids, b ? b + 1 : buf, c->err);
+        rc = ud_strv_push(&c->m->ids, b, c->err);
     return rc;
 }
 

@@ -178,14 +178,8 @@ rm_unlink_names(const struct ud_store *s, const char *id)
         char buf[4096];
         if (de->d_name[0] == '.')
             continue;
-        ssize_t n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        while (n > 1 && buf[n - 1] == '/')
-            buf[--n] = '\0';
-        const char *b = strrchr(buf, '/');
-        if (strcmp(b ? b + 1 : buf, id) == 0 && unlinkat(dirfd(d), de->d_name, 0) < 0)
+        const char *b = store_link_base_at(dirfd(d), de->d_name, buf, sizeof(buf));
+        if (b && strcmp(b, id) == 0 && unlinkat(dirfd(d), de->d_name, 0) < 0)
             return -errno;
     }
     return 0;

@@ -16,8 +16,6 @@
 
 #include "store_int.h"
 
-#define LIST_DEPTH_MAX 64
-
 static void
 json_decref_p(json_t **j)
 {
@@ -112,7 +110,7 @@ static int
 list_walk(struct listwalk *w, int fd, const char *repo, const char *name, const char *rel,
           int depth, struct ud_error *err)
 {
-    struct dirscan sc = {.want_subs = depth <= LIST_DEPTH_MAX};
+    struct dirscan sc = {.want_subs = depth <= STORE_REPOS_DEPTH_MAX};
     ud_buf_init(&sc.subs, 0);
     int rc = store_dir_each(fd, w->buf, STORE_DIRBUF, scan_entry, &sc);
     if (rc)
@@ -508,8 +506,11 @@ ud_store_image_is_protected(const struct ud_store *s, const char *repo, const ch
     return ud_store_image_exists(s, repo, tag) && tag_has(s, repo, tag, "PROTECT");
 }
 
-int
-ud_store_image_protect(struct ud_store *s, const char *repo, const char *tag, struct ud_error *err)
+/* Under the repository lock: rmi and a re-pull's commit read PROTECT
+ * under it, so a marker written meanwhile would go with the replaced or
+ * removed directory although protect reported success. */
+static int
+set_protect(struct ud_store *s, const char *repo, const char *tag, bool on, struct ud_error *err)
 {
     cleanup_free char *td = NULL;
     int rc = ud_store_image_dir(s, repo, tag, &td, err);
@@ -518,21 +519,34 @@ ud_store_image_protect(struct ud_store *s, const char *repo, const char *tag, st
     cleanup_free char *p = ud_path_join(td, "PROTECT");
     if (!p)
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-    return store_write_empty(p, err);
+    if (on)
+        return store_write_empty(p, err);
+    if (unlink(p) < 0 && errno != ENOENT)
+        return ud_error_set(err, ud_error_from_errno(errno), errno, "remove %s", p);
+    return 0;
+}
+
+static int
+set_protect_locked(struct ud_store *s, const char *repo, const char *tag, bool on,
+                   struct ud_error *err)
+{
+    int rc = ud_store_lock(s, true, err);
+    if (rc < 0)
+        return rc;
+    rc = set_protect(s, repo, tag, on, err);
+    ud_store_unlock(s);
+    return rc;
+}
+
+int
+ud_store_image_protect(struct ud_store *s, const char *repo, const char *tag, struct ud_error *err)
+{
+    return set_protect_locked(s, repo, tag, true, err);
 }
 
 int
 ud_store_image_unprotect(struct ud_store *s, const char *repo, const char *tag,
                          struct ud_error *err)
 {
-    cleanup_free char *td = NULL;
-    int rc = ud_store_image_dir(s, repo, tag, &td, err);
-    if (rc < 0)
-        return rc;
-    cleanup_free char *p = ud_path_join(td, "PROTECT");
-    if (!p)
-        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-    if (unlink(p) < 0 && errno != ENOENT)
-        return ud_error_set(err, ud_error_from_errno(errno), errno, "remove %s", p);
-    return 0;
+    return set_protect_locked(s, repo, tag, false, err);
 }

@@ -17,6 +17,14 @@
 #include "ud/layerstore.h"
 
 #define STORE_FILE_MAX ((size_t)64 << 20)
+/* How deep the walks of reposdir go (listing, reference scan, cleanup);
+ * reposdir itself is depth 0. A tag directory lies one level below its
+ * repository, so a repository name may have at most STORE_REPOS_DEPTH_MAX
+ * - 1 components: anything deeper would be invisible to the listing, and
+ * worse, its links would not keep its layers alive against rmi and its
+ * temporaries would escape the cleanup count. */
+#define STORE_REPOS_DEPTH_MAX 64
+#define STORE_REPO_COMPONENTS_MAX (STORE_REPOS_DEPTH_MAX - 1)
 #define STORE_RAND_LEN 12
 
 struct ud_store {
@@ -78,10 +86,17 @@ void tmp_claim_drop(struct tmp_claim *c);
 bool tmp_claim_try(const char *path, struct tmp_claim *c);
 int store_tmp_name(const char *dir, const char *prefix, const char *base, const char *suffix,
                    char **out, struct ud_error *err);
+/* The basename of the target of the symlink name in directory dfd (a
+ * container name link: the id it names), trailing '/' ignored, read into
+ * buf (size bytes) and pointing into it. NULL when name is not a symlink
+ * or its target is empty or does not fit. */
+const char *store_link_base_at(int dfd, const char *name, char *buf, size_t size);
 /* Basenames of link targets of every symlink directly in dir (sorted). */
 int store_dir_link_targets(const char *dir, char ***out, struct ud_error *err);
 /* Every symlink under reposdir (recursively, hidden dirs included, except
- * the directory exclude): its name and its target's basename, sorted. */
+ * the symlinks directly in the directory exclude; its subdirectories,
+ * other repositories, are walked): its name and its target's basename,
+ * sorted. */
 int store_collect_refs(const struct ud_store *s, const char *exclude, char ***out,
                        struct ud_error *err);
 bool store_strv_has_sorted(char *const *v, size_t n, const char *x);

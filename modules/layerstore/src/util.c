@@ -16,8 +16,6 @@
 
 #include "store_int.h"
 
-#define WALK_DEPTH_MAX 64
-
 bool
 store_plain_name_ok(const char *name)
 {
@@ -35,9 +33,10 @@ store_check_repo_tag(const char *repo, const char *tag, struct ud_error *err)
     if (repo[0] == '/' || strlen(repo) > 4096)
         return ud_error_set(err, UD_EINVAL, 0, "invalid image repository: %s", repo);
     /* Every component non-empty and not hidden: hidden names are ours. */
+    int ncomp = 0;
     for (const char *c = repo; *c;) {
         const char *e = strchrnul(c, '/');
-        if (e == c || *c == '.' || e - c > 200)
+        if (e == c || *c == '.' || e - c > 200 || ++ncomp > STORE_REPO_COMPONENTS_MAX)
             return ud_error_set(err, UD_EINVAL, 0, "invalid image repository: %s", repo);
         c = *e ? e + 1 : e;
         if (*e && !*c)
@@ -173,6 +172,18 @@ base_of(const char *p)
     return b ? b + 1 : p;
 }
 
+const char *
+store_link_base_at(int dfd, const char *name, char *buf, size_t size)
+{
+    ssize_t n = readlinkat(dfd, name, buf, size - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    return base_of(buf);
+}
+
 /* readlinkat into a heap string. NULL with *gone set when the entry is no
  * longer a link (removed since it was listed), else NULL means ENOMEM. */
 static char *
@@ -237,10 +248,13 @@ struct refwalk {
 static int
 collect_in(int dfd, const char *path, int depth, struct refwalk *w)
 {
-    if (depth > WALK_DEPTH_MAX)
+    if (depth > STORE_REPOS_DEPTH_MAX) {
+        close(dfd);
         return 0;
-    if (w->exclude && strcmp(path, w->exclude) == 0)
-        return 0;
+    }
+    /* The excluded tag directory's own links do not count, but its
+     * subdirectories are other repositories ("a:b" next to "a/b:c"). */
+    bool excluded = w->exclude && strcmp(path, w->exclude) == 0;
     cleanup_dir DIR *d = fdopendir(dfd);
     if (!d) {
         close(dfd);
@@ -252,7 +266,7 @@ collect_in(int dfd, const char *path, int depth, struct refwalk *w)
             continue;
         unsigned char type = store_dirent_type(dirfd(d), de->d_name, de->d_type);
         int rc = 0;
-        if (type == DT_LNK) {
+        if (type == DT_LNK && !excluded) {
             bool gone;
             cleanup_free char *t = read_link_at(dirfd(d), de->d_name, &gone);
             if (!t && gone)

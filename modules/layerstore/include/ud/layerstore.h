@@ -111,7 +111,8 @@ uint64_t ud_store_mib_ceil(uint64_t bytes);
 /* repo is the local repository name as typed, without the tag: it may hold
  * '/' and "host:port" ("quay.io/foo/bar", "localhost:5000/x"); tag may be a
  * digest ("sha256:<hex>"). Names with an empty component, a component that
- * starts with '.', a leading '/' or a '/' in the tag give UD_EINVAL. */
+ * starts with '.', more than 63 components, a leading '/' or a '/' in the
+ * tag give UD_EINVAL. */
 
 enum ud_store_image_format {
     UD_STORE_IMAGE_V1 = 1,         /* "v1" marker: ancestry, <id>.layer/.json */
@@ -199,7 +200,9 @@ int ud_store_image_rm(struct ud_store *s, const char *repo, const char *tag, boo
 int ud_store_image_tag(struct ud_store *s, const char *src_repo, const char *src_tag,
                        const char *dst_repo, const char *dst_tag, struct ud_error *err) UD_WUR;
 
-/* PROTECT marker of a tag directory. UD_ENOENT if no such tag. */
+/* PROTECT marker of a tag directory, set or removed under the repository
+ * lock (so it cannot race rmi or a re-pull's commit). UD_ENOENT if no such
+ * tag; a lock or I/O error code otherwise. */
 int ud_store_image_protect(struct ud_store *s, const char *repo, const char *tag,
                            struct ud_error *err) UD_WUR;
 int ud_store_image_unprotect(struct ud_store *s, const char *repo, const char *tag,
@@ -343,6 +346,9 @@ int ud_store_container_size_mb(const struct ud_store *s, const char *id_or_name,
 int ud_store_container_rm(struct ud_store *s, const char *id_or_name, bool force,
                           struct ud_error *err) UD_WUR;
 
+/* PROTECT marker of a container, set or removed under the repository lock
+ * (so it cannot race rm). UD_ENOENT "invalid container id"; a lock or I/O
+ * error code otherwise. */
 int ud_store_container_protect(struct ud_store *s, const char *id_or_name,
                                struct ud_error *err) UD_WUR;
 int ud_store_container_unprotect(struct ud_store *s, const char *id_or_name,
