@@ -7,7 +7,9 @@
 # manifest and the blobs in sequence over one connection (what upstream does).
 # Usage: bench_pull.sh [UDOCKER_BINARY]
 #   env: N=3, DELAY_MS=20 (one way), CONN_MBIT=100, LINK_MBIT=1000,
-#        BASELINE=1 (0 skips the curl run), BENCH_LIMIT=1200 s
+#        BASELINE=1 (0 skips the curl run), BENCH_LIMIT=1200 s,
+#        CONNS=n (UDOCKER_MAX_CONNECTIONS for the pulls; default: udocker's),
+#        LOG_DIR=dir (keep each pull's debug log and the proxy's connection log)
 # Goal: median pull <= 1.5 x the link limit.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -16,6 +18,14 @@ N=${N:-3}
 DELAY_MS=${DELAY_MS:-20}
 CONN_MBIT=${CONN_MBIT:-100}
 LINK_MBIT=${LINK_MBIT:-1000}
+if [ -n "${CONNS:-}" ]; then
+    export UDOCKER_MAX_CONNECTIONS=$CONNS
+fi
+if [ -n "${LOG_DIR:-}" ]; then
+    mkdir -p "$LOG_DIR"
+    LOG_DIR=$(cd "$LOG_DIR" && pwd)
+    export UDOCKER_LOGLEVEL=5
+fi
 
 registry_start
 log "pushing bench/img170 to $REG_URL (built and pushed once, then cached)"
@@ -53,6 +63,10 @@ for i in $(seq "$N"); do
     echo "$s" >>"$WORK/pull.times"
     sleep 0.2 # let the proxy log the closed connections
     log "pull $i: ${s}s, $(conns_since "$mark") TCP connections"
+    if [ -n "${LOG_DIR:-}" ]; then
+        cp "$WORK/pull.$i.log" "$LOG_DIR/pull.$i.log"
+        tail -n +"$((mark + 1))" "$PROXY_LOG" >"$LOG_DIR/proxy.$i.log"
+    fi
     chmod -R u+rwX "$UDOCKER_DIR" 2>/dev/null || true
     rm -rf "$UDOCKER_DIR"
 done

@@ -81,9 +81,11 @@ ud_ok create good
 repo_snapshot "$snap"
 
 # interrupted pull (SIGINT mid-download): clean exit, no tag; the next pull
-# completes (resuming the partial blob with a Range request)
+# completes (resuming the partial blob with a Range request). One connection,
+# so the slow layer is still downloading when the signal comes (split over
+# the default pool it would finish in under a second).
 repo_snapshot "$snap"
-UD_SIGNAL=INT UD_TIMEOUT=1 ud pull --registry="$BAD_URL" slow
+UD_SIGNAL=INT UD_TIMEOUT=1 ud UDOCKER_MAX_CONNECTIONS=1 pull --registry="$BAD_URL" slow
 check "interrupted pull exits non-zero without a crash (rc=$UD_RC)" test "$UD_RC" -ne 0 -a "$UD_RC" -lt 124
 check "interrupted pull: no tag" test ! -e "$REPO/repos/slow"
 check "interrupted pull: no stray files besides resumable partials" \

@@ -49,7 +49,8 @@ const struct ud_conf_key ud_conf_keys[] = {
     {"timeout", K_LONG, OFF(timeout), NULL, 0},
     {"download_timeout", K_LONG, OFF(download_timeout), NULL, 0},
     {"ctimeout", K_LONG, OFF(ctimeout), NULL, 0},
-    {"max_download_connections", K_LONG, OFF(max_download_connections), NULL, 0},
+    {"max_download_connections", K_LONG, OFF(max_download_connections), "UDOCKER_MAX_CONNECTIONS",
+     0},
     {"ca_bundle", K_STR, OFF(ca_bundle), "UDOCKER_CA_BUNDLE", 0},
     {"override_default_execution_mode", K_STR, OFF(override_default_execution_mode),
      "UDOCKER_DEFAULT_EXECUTION_MODE", 0},
@@ -331,7 +332,7 @@ set_defaults(struct ud_conf *c, struct ud_error *err)
     c->timeout = 12;
     c->download_timeout = 1800;
     c->ctimeout = 6;
-    c->max_download_connections = 8;
+    c->max_download_connections = 12;
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
         int rc = ud_conf_set(c, defs[i].k, defs[i].v, NULL, err);
         if (rc)

@@ -50,7 +50,7 @@ struct ud_conf {
     long download_timeout;               /* seconds, blob downloads (1800) */
     long ctimeout;                       /* seconds, connect (6) */
     char *http_agent;                    /* "" = library default */
-    long max_download_connections;       /* parallel blob downloads (8) */
+    long max_download_connections;       /* parallel blob transfers (12); UDOCKER_MAX_CONNECTIONS */
     char *ca_bundle;                     /* ca_bundle / UDOCKER_CA_BUNDLE; "" = system default */
     struct ud_conf_registry *registries; /* docker_registries map */
     size_t nregistries;

@@ -292,39 +292,25 @@ lookup_auth(const struct ud_cli *cli, const char *url)
     return auth;
 }
 
-/* With --insecure and a bare host, try https once (no retries) and fall
- * back to http when the connection cannot be made (a plain-http registry
- * answers a TLS handshake with garbage). Returns the URL to use. */
-static char *
-probe_scheme(const struct ud_cli *cli, const char *https_url, const char *proxy)
+/* A client for url with the CLI's settings and the credentials stored
+ * for url (or, failing that, for also_url: "login --registry=host" stores
+ * under https://host, and a registry reached over plain http may also have
+ * been stored under http://host). */
+static int
+client_open(const struct ud_cli *cli, const char *url, const char *also_url, const char *proxy,
+            ud_reg_progress_fn progress, void *progress_ctx, const volatile int *cancel,
+            struct ud_reg_client **out, struct ud_error *err)
 {
+    cleanup_free char *auth = lookup_auth(cli, url);
     struct ud_reg_options o;
-    struct ud_reg_client *probe = NULL;
-    struct ud_error e = {0};
-    char *http_url = NULL;
 
-    fill_options(cli, https_url, proxy, NULL, &o);
-    o.max_attempts = 1;
-    if (ud_reg_client_new(&o, &probe, &e) < 0)
-        return ud_strdup(https_url);
-    int rc = ud_reg_ping(probe, &e);
-    ud_reg_client_free(probe);
-    if (rc != UD_ENET)
-        return ud_strdup(https_url);
-    ud_log(UD_LOG_VERBOSE, "%s: %s; trying plain http", https_url, e.msg);
-    http_url = ud_asprintf("http://%s", https_url + strlen("https://"));
-    if (http_url == NULL)
-        return NULL;
-    fill_options(cli, http_url, proxy, NULL, &o);
-    o.max_attempts = 1;
-    probe = NULL;
-    if (ud_reg_client_new(&o, &probe, &e) < 0 || ud_reg_ping(probe, &e) < 0) {
-        ud_reg_client_free(probe);
-        free(http_url);
-        return ud_strdup(https_url);
-    }
-    ud_reg_client_free(probe);
-    return http_url;
+    if (auth == NULL && also_url != NULL && strcmp(url, also_url) != 0)
+        auth = lookup_auth(cli, also_url);
+    fill_options(cli, url, proxy, auth, &o);
+    o.progress = progress;
+    o.progress_ctx = progress_ctx;
+    o.cancel = cancel;
+    return ud_reg_client_new(&o, out, err);
 }
 
 int
@@ -332,25 +318,38 @@ ud_pull_client_open(const struct ud_cli *cli, const struct ud_pull_site *site, c
                     ud_reg_progress_fn progress, void *progress_ctx, const volatile int *cancel,
                     struct ud_reg_client **out, struct ud_error *err)
 {
-    cleanup_free char *auth = NULL;
-    cleanup_free char *url = NULL;
-    struct ud_reg_options o;
+    const char *url = site->registry_url;
+    struct ud_reg_client *c = NULL, *h = NULL;
+    struct ud_error e = {0};
 
-    if (is_insecure(cli) && !site->scheme_given &&
-        ud_str_has_prefix(site->registry_url, "https://"))
-        url = probe_scheme(cli, site->registry_url, proxy);
-    else
-        url = ud_strdup(site->registry_url);
-    if (url == NULL)
+    int rc = client_open(cli, url, NULL, proxy, progress, progress_ctx, cancel, &c, err);
+    if (rc < 0)
+        return rc;
+    if (!is_insecure(cli) || site->scheme_given || !ud_str_has_prefix(url, "https://")) {
+        *out = c;
+        return 0;
+    }
+    /* --insecure and a bare host: try https once, without retries, and fall
+     * back to http when the connection cannot be made (a plain-http
+     * registry answers a TLS handshake with garbage). The probe is the
+     * client's own first request, so its connection serves the pull. */
+    if (ud_reg_probe(c, &e) != UD_ENET) {
+        *out = c;
+        return 0;
+    }
+    ud_log(UD_LOG_VERBOSE, "%s: %s; trying plain http", url, e.msg);
+    cleanup_free char *http_url = ud_asprintf("http://%s", url + strlen("https://"));
+    if (http_url == NULL) {
+        ud_reg_client_free(c);
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-    /* "login --registry=host" stores under https://host; a registry reached
-     * over plain http may also have been stored under http://host. */
-    auth = lookup_auth(cli, url);
-    if (auth == NULL && strcmp(url, site->registry_url) != 0)
-        auth = lookup_auth(cli, site->registry_url);
-    fill_options(cli, url, proxy, auth, &o);
-    o.progress = progress;
-    o.progress_ctx = progress_ctx;
-    o.cancel = cancel;
-    return ud_reg_client_new(&o, out, err);
+    }
+    if (client_open(cli, http_url, url, proxy, progress, progress_ctx, cancel, &h, &e) < 0 ||
+        ud_reg_probe(h, &e) < 0) {
+        ud_reg_client_free(h);
+        *out = c; /* neither answers: report https's errors */
+        return 0;
+    }
+    ud_reg_client_free(c);
+    *out = h;
+    return 0;
 }

@@ -49,6 +49,7 @@ struct ctx {
     pthread_mutex_t mu;
     int blob_requests;
     int range_requests;
+    long long low_range; /* lowest range start asked for, -1: none */
     int token_requests;
     int other_with_auth;
     int other_requests;
@@ -86,7 +87,10 @@ static void
 serve(const struct httpd_req *r, struct ctx *c, struct blobdata *b)
 {
     if (r->range[0]) {
+        long long a = -1;
         c->range_requests++;
+        if (sscanf(r->range, "bytes=%lld", &a) == 1 && (c->low_range < 0 || a < c->low_range))
+            c->low_range = a;
         if (!c->first_range[0])
             snprintf(c->first_range, sizeof(c->first_range), "%s", r->range);
     }
@@ -210,6 +214,7 @@ setup(void **state)
     for (int i = 0; i < NBLOBS; i++)
         fill(&f->c.b[i], sizes[i], (uint32_t)i + 1);
     f->c.ranges = true;
+    f->c.low_range = -1;
     f->d = httpd_start(handler, &f->c);
     f->other = httpd_start(other_handler, &f->c);
     if (!f->d || !f->other)
@@ -243,11 +248,13 @@ teardown(void **state)
     return 0;
 }
 
+/* Segments of a fixed size (the shrinking sizes are test_sched's topic). */
 static void
 make_client(struct fx *f, size_t segment, int conns)
 {
     struct ud_reg_options o = {.registry_url = httpd_url(f->d),
                                .segment_size = segment,
+                               .segment_min_size = segment,
                                .max_connections = conns,
                                .retry_base_ms = 1,
                                .progress = on_progress,
@@ -287,8 +294,9 @@ test_parallel_ranged(void **state)
     assert_int_equal(rc, 0);
     for (int i = 0; i < NBLOBS; i++)
         assert_blob_ok(f, i);
-    /* blob 0 (3 MiB) in 64 KiB segments, blob 3 (300 KiB) too */
-    assert_true(f->c.range_requests >= 48 + 5);
+    /* blob 0 (3 MiB) in 64 KiB segments, blob 3 (300 KiB) too; the last
+     * piece of each takes a remainder under 64 KiB along */
+    assert_true(f->c.range_requests >= 48 + 4);
     assert_int_equal(f->events[UD_REG_BLOB_DONE], NBLOBS);
     assert_int_equal(f->events[UD_REG_BLOB_FAILED], 0);
     assert_true(f->events[UD_REG_BLOB_PROGRESS] >= 3); /* every MiB of blob 0 */
@@ -334,8 +342,11 @@ test_range_ignored(void **state)
     assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", f->blobs, NBLOBS, &err), 0);
     for (int i = 0; i < NBLOBS; i++)
         assert_blob_ok(f, i);
-    /* the empty blob verifies without a request */
-    assert_int_equal(f->c.blob_requests, NBLOBS - 1);
+    /* The empty blob verifies without a request. Blobs 0 and 3 may have
+     * had a second, speculative range out before the first 200 showed
+     * that Range is ignored; then nothing more is split. */
+    assert_true(f->c.blob_requests >= NBLOBS - 1);
+    assert_true(f->c.blob_requests <= NBLOBS - 1 + 2);
 }
 
 static void
@@ -363,13 +374,16 @@ test_resume(void **state)
     assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[3], 1, &err), 0);
     assert_blob_ok(f, 3);
     assert_string_equal(f->c.first_range, "bytes=200000-307199");
-    /* segmented run: 2 MiB on disk but only 1.5 MiB known contiguous */
+    /* segmented run: 2 MiB on disk but only 1.5 MiB known contiguous;
+     * nothing below it is asked for again (several ranges go out at once,
+     * so the lowest is checked rather than the first to arrive) */
     f->c.first_range[0] = '\0';
+    f->c.low_range = -1;
     make_client(f, 512 * 1024, 8);
     write_partial(f, 0, 2 * 1024 * 1024, true, 1536 * 1024);
     assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[0], 1, &err), 0);
     assert_blob_ok(f, 0);
-    assert_string_equal(f->c.first_range, "bytes=1572864-2097151");
+    assert_int_equal(f->c.low_range, 1572864);
 }
 
 static void
@@ -457,12 +471,13 @@ test_truncated_gives_up(void **state)
     assert_int_equal(f->c.blob_requests, 1 + 3);
     assert_int_equal(f->events[UD_REG_BLOB_FAILED], 1);
     assert_no_partial(f, 3);
-    /* the same when the blob would be fetched in segments */
+    /* the same when the blob would be fetched in segments: the first
+     * request and one speculative second range, then max_attempts */
     make_client(f, 64 * 1024, 8);
     f->c.blob_requests = 0;
     rc = ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[0], 1, &err);
     assert_true(rc == UD_ENET || rc == UD_EREMOTE);
-    assert_true(f->c.blob_requests <= 1 + 3);
+    assert_true(f->c.blob_requests <= 2 + 3);
     assert_no_partial(f, 0);
 }
 
@@ -520,7 +535,7 @@ test_cancel_keeps_partial_and_resumes(void **state)
     char p[200], want[64];
     f->c.pace_ms = 20;
     f->cancel_on_progress = true;
-    make_client(f, 64 * 1024 * 1024, 8);
+    make_client(f, 64 * 1024 * 1024, 1); /* one stream: its tail is not split off */
     assert_int_equal(ud_reg_blobs_fetch(f->cl, "lib/img", &f->blobs[0], 1, &err), UD_ECANCELED);
     assert_int_equal(f->blobs[0].status, UD_ECANCELED);
     snprintf(p, sizeof(p), "%s.partial", f->paths[0]);

@@ -19,6 +19,7 @@ static char home[256];
 
 static const char *const env_vars[] = {
     "UDOCKER_LOGLEVEL",
+    "UDOCKER_MAX_CONNECTIONS",
     "UDOCKER_DIR",
     "UDOCKER_BIN",
     "UDOCKER_LIB",
@@ -100,7 +101,7 @@ test_defaults(void **state)
     assert_int_equal(c.timeout, 12);
     assert_int_equal(c.download_timeout, 1800);
     assert_int_equal(c.ctimeout, 6);
-    assert_int_equal(c.max_download_connections, 8);
+    assert_int_equal(c.max_download_connections, 12);
     assert_false(c.http_insecure);
     assert_string_equal(c.keystore, "keystore");
     assert_string_equal(c.ca_bundle, "");

@@ -3,13 +3,15 @@
  * The on-disk side of a blob download: "<dest>.partial" written with pwrite,
  * its digest computed over the contiguous prefix as it grows (re-reading
  * from the page cache only for segments that finished out of order), resume
- * of an interrupted download, and the final verify + fsync + rename.
+ * of an interrupted download, and the final verify + fsync + rename, done
+ * on a commit thread while the other transfers go on.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -176,7 +178,7 @@ int
 blob_catch_up(struct blob_state *b, unsigned char *buf, size_t bufsz, struct ud_error *err)
 {
     while (b->hseg < b->nsegs) {
-        struct seg *s = &b->segs[b->hseg];
+        struct seg *s = b->segs[b->hseg];
         int64_t frontier = s->start + s->written;
         if (frontier > b->hashed) {
             int rc = hash_range(b, b->hashed, frontier, buf, bufsz, err);
@@ -257,8 +259,8 @@ blob_finalize(struct blob_state *b, unsigned char *buf, size_t bufsz, struct ud_
     int rc = blob_catch_up(b, buf, bufsz, err);
     if (rc < 0)
         return rc;
-    int64_t total =
-        b->nsegs ? b->segs[b->nsegs - 1].start + b->segs[b->nsegs - 1].written : b->hashed;
+    const struct seg *last = b->nsegs ? b->segs[b->nsegs - 1] : NULL;
+    int64_t total = last ? last->start + last->written : b->hashed;
     if (b->hashed != total)
         return ud_error_set(err, UD_EIO, 0, "%s: internal hashing gap", b->pub->digest);
     if (b->pub->size >= 0 && total != b->pub->size) {
@@ -284,4 +286,131 @@ blob_finalize(struct blob_state *b, unsigned char *buf, size_t bufsz, struct ud_
     }
     unlink(b->state);
     return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* The commit thread                                                 */
+/* ---------------------------------------------------------------- */
+
+#define COMMIT_BUF (256 * 1024)
+
+static void *
+committer_main(void *arg)
+{
+    struct committer *k = arg;
+    pthread_mutex_lock(&k->mu);
+    for (;;) {
+        while (k->ntodo == 0 && !k->stop)
+            pthread_cond_wait(&k->cv, &k->mu);
+        if (k->ntodo == 0)
+            break;
+        struct blob_state *b = k->todo[0];
+        memmove(k->todo, k->todo + 1, (k->ntodo - 1) * sizeof(*k->todo));
+        k->ntodo--;
+        pthread_mutex_unlock(&k->mu);
+        /* The loop thread leaves a committing blob alone: no lock needed. */
+        b->commit_rc = blob_finalize(b, k->buf, COMMIT_BUF, &b->commit_err);
+        pthread_mutex_lock(&k->mu);
+        k->done[k->ndone++] = b;
+        pthread_cond_broadcast(&k->cv);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+void
+committer_open(struct committer *k, size_t cap)
+{
+    sigset_t all, old;
+    memset(k, 0, sizeof(*k));
+    k->todo = ud_calloc(cap, sizeof(*k->todo));
+    k->done = ud_calloc(cap, sizeof(*k->done));
+    k->buf = ud_malloc(COMMIT_BUF);
+    if (!k->todo || !k->done || !k->buf)
+        goto fail;
+    if (pthread_mutex_init(&k->mu, NULL) != 0)
+        goto fail;
+    if (pthread_cond_init(&k->cv, NULL) != 0) {
+        pthread_mutex_destroy(&k->mu);
+        goto fail;
+    }
+    /* Signals (SIGINT for the cancel flag) stay with the calling thread. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&k->th, NULL, committer_main, k);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&k->cv);
+        pthread_mutex_destroy(&k->mu);
+        goto fail;
+    }
+    k->running = true;
+    return;
+fail:
+    ud_log(UD_LOG_DEBUG, "registry: no commit thread; committing inline");
+    free(k->todo);
+    free(k->done);
+    free(k->buf);
+    memset(k, 0, sizeof(*k));
+}
+
+bool
+committer_submit(struct committer *k, struct blob_state *b)
+{
+    if (!k->running)
+        return false;
+    b->committing = true;
+    pthread_mutex_lock(&k->mu);
+    k->todo[k->ntodo++] = b;
+    k->busy++;
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    return true;
+}
+
+size_t
+committer_collect(struct committer *k, struct blob_state **out, size_t max, bool wait)
+{
+    size_t n = 0;
+    if (!k->running)
+        return 0;
+    pthread_mutex_lock(&k->mu);
+    while (wait && k->ndone == 0 && k->busy > 0)
+        pthread_cond_wait(&k->cv, &k->mu);
+    n = k->ndone < max ? k->ndone : max;
+    memcpy(out, k->done, n * sizeof(*out));
+    memmove(k->done, k->done + n, (k->ndone - n) * sizeof(*k->done));
+    k->ndone -= n;
+    k->busy -= n;
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
+bool
+committer_busy(struct committer *k)
+{
+    if (!k->running)
+        return false;
+    pthread_mutex_lock(&k->mu);
+    bool busy = k->busy > 0;
+    pthread_mutex_unlock(&k->mu);
+    return busy;
+}
+
+void
+committer_close(struct committer *k)
+{
+    if (!k->running)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->stop = true;
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->th, NULL);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
+    free(k->todo);
+    free(k->done);
+    free(k->buf);
+    memset(k, 0, sizeof(*k));
 }

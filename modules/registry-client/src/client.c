@@ -70,6 +70,10 @@ apply_defaults(struct ud_reg_client *c, const struct ud_reg_options *o)
 {
     c->insecure = o->insecure;
     c->max_conn = o->max_connections > 0 ? o->max_connections : REG_DEFAULT_MAX_CONN;
+    c->max_blob_conn =
+        o->max_blob_connections > 0 ? o->max_blob_connections : REG_DEFAULT_MAX_BLOB_CONN;
+    if (c->max_blob_conn > c->max_conn)
+        c->max_blob_conn = c->max_conn;
     c->connect_timeout =
         o->connect_timeout_s > 0 ? o->connect_timeout_s : REG_DEFAULT_CONNECT_TIMEOUT;
     c->timeout = o->timeout_s > 0 ? o->timeout_s : REG_DEFAULT_TIMEOUT;
@@ -78,6 +82,11 @@ apply_defaults(struct ud_reg_client *c, const struct ud_reg_options *o)
     c->segment = o->segment_size > 0 ? o->segment_size : REG_DEFAULT_SEGMENT;
     if (c->segment < 64 * 1024)
         c->segment = 64 * 1024;
+    c->segment_min = o->segment_min_size > 0 ? o->segment_min_size : REG_DEFAULT_SEGMENT_MIN;
+    if (c->segment_min < 64 * 1024)
+        c->segment_min = 64 * 1024;
+    if (c->segment_min > c->segment)
+        c->segment_min = c->segment;
     c->attempts = o->max_attempts > 0 ? o->max_attempts : REG_DEFAULT_ATTEMPTS;
     c->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : REG_DEFAULT_RETRY_BASE_MS;
     c->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : REG_DEFAULT_RETRY_MAX_MS;
@@ -157,6 +166,18 @@ ud_reg_ping(struct ud_reg_client *c, struct ud_error *err)
         rc = ud_error_set(err, UD_EUNSUPP, 0, "%s is not a v2 registry (HTTP %ld)", c->registry,
                           resp.status);
     reg_response_fini(&resp);
+    return rc;
+}
+
+int
+ud_reg_probe(struct ud_reg_client *c, struct ud_error *err)
+{
+    if (!c)
+        return ud_error_set(err, UD_EINVAL, 0, "no client");
+    int attempts = c->attempts;
+    c->attempts = 1;
+    int rc = ud_reg_ping(c, err);
+    c->attempts = attempts;
     return rc;
 }
 

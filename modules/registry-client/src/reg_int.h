@@ -16,11 +16,13 @@
 
 #include <ud/registry-client.h>
 
-#define REG_DEFAULT_MAX_CONN 8
+#define REG_DEFAULT_MAX_CONN 12
+#define REG_DEFAULT_MAX_BLOB_CONN 8
 #define REG_DEFAULT_CONNECT_TIMEOUT 6L
 #define REG_DEFAULT_TIMEOUT 12L
 #define REG_DEFAULT_DOWNLOAD_TIMEOUT 1800L
 #define REG_DEFAULT_SEGMENT (16u * 1024 * 1024)
+#define REG_DEFAULT_SEGMENT_MIN (4u * 1024 * 1024)
 #define REG_DEFAULT_ATTEMPTS 3
 #define REG_DEFAULT_RETRY_BASE_MS 500L
 #define REG_DEFAULT_RETRY_MAX_MS 30000L
@@ -44,11 +46,13 @@ struct ud_reg_client {
     char *proxy;
     char *user_agent;
     char *auth_b64;
-    int max_conn;
+    int max_conn;      /* blob transfers in all */
+    int max_blob_conn; /* blob transfers on one blob */
     long connect_timeout;
     long timeout;
     long download_timeout;
-    size_t segment;
+    size_t segment;     /* largest ranged segment */
+    size_t segment_min; /* smallest, at the end of a fetch */
     int attempts;
     long retry_base_ms;
     long retry_max_ms;

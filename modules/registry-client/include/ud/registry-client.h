@@ -44,13 +44,15 @@ struct ud_reg_options {
     bool insecure;               /* --insecure: do not verify TLS peer or host name */
     const char *ca_bundle;       /* extra CA file (PEM), trusted in addition to the system store */
     const char *proxy;           /* socks4/4a/5/5h/http URL, optional user:pass@ */
-    int max_connections;         /* total parallel transfers for blobs: 8 */
+    int max_connections;         /* parallel blob transfers in all: 12 */
+    int max_blob_connections;    /* parallel transfers on one blob: 8 (<= max_connections) */
     long connect_timeout_s;      /* 6 */
     long timeout_s;              /* whole API request (manifest, token, tags): 12 */
     long download_timeout_s;     /* one blob transfer (or segment): 1800 */
     const char *user_agent;      /* "udocker/<version>" style; NULL: curl's none */
     const char *auth_b64;        /* base64("user:pass") for this registry or NULL */
-    size_t segment_size;         /* ranged segment for big blobs: 16 MiB */
+    size_t segment_size;         /* largest ranged segment: 16 MiB (at least 64 KiB) */
+    size_t segment_min_size;     /* smallest, toward the end of a fetch: 4 MiB (<= segment_size) */
     int max_attempts;            /* attempts per request (429/5xx/network): 3 */
     long retry_base_ms;          /* first backoff delay, doubled each time: 500 */
     long retry_max_ms;           /* cap of any delay incl. Retry-After: 30000 */
@@ -72,6 +74,10 @@ void ud_reg_client_free(struct ud_reg_client *c);
 /* GET <registry>/v2/: 0 when it answers 200 or 401 (a v2 registry),
  * UD_EUNSUPP for another status, UD_ENET when unreachable. */
 int ud_reg_ping(struct ud_reg_client *c, struct ud_error *err) UD_WUR;
+/* ud_reg_ping with a single attempt (no retry, no backoff), to probe
+ * whether a registry speaks https before falling back to http. The
+ * connection stays open for the client's next requests. */
+int ud_reg_probe(struct ud_reg_client *c, struct ud_error *err) UD_WUR;
 
 /* ------------------------------------------------------------------ */
 /* Manifests and tags                                                  */
@@ -110,14 +116,17 @@ struct ud_reg_blob {
     struct ud_error error; /* out: details when status != 0 */
 };
 
-/* Download n blobs of remote_repo concurrently (one thread, at most
- * max_connections transfers). A blob whose dest_path already exists and
- * verifies is not downloaded (cached = true). Others are written to
- * "<dest_path>.partial" (same directory; directory must exist), verified
- * against digest and size, fsynced and renamed to dest_path. A ".partial"
- * left by an interrupted run is resumed with a Range request. A blob over
- * 2 x segment_size is fetched in parallel ranged segments when the server
- * honours Range. A digest or size mismatch deletes the partial (UD_EDIGEST).
+/* Download n blobs of remote_repo concurrently (transfers on the calling
+ * thread, at most max_connections at once, max_blob_connections on one
+ * blob). A blob whose dest_path already exists and verifies is not
+ * downloaded (cached = true). Others are written to "<dest_path>.partial"
+ * (same directory; directory must exist), verified against digest and
+ * size, fsynced and renamed to dest_path (on a helper thread, so transfers
+ * never wait for the disk). A ".partial" left by an interrupted run is
+ * resumed with a Range request. Blobs of known size are fetched in ranged
+ * segments when the server honours Range: large ones first, shrinking to
+ * segment_min_size toward the end so all connections finish together.
+ * A digest or size mismatch deletes the partial (UD_EDIGEST).
  * Memory stays bounded (streaming buffers only). Every blob gets a status;
  * the return value is the first failing blob's code (err copies its error),
  * or 0. Errors per blob: UD_EDIGEST, UD_ENOSPC, UD_EIO, UD_EAUTH,
