@@ -637,7 +637,7 @@ test_repo_depth_limit(void **state)
     ud_strv_free(l);
     assert_int_equal(fx_count(f, "layers"), 3);
 
-    char deeper[256];
+    char deeper[sizeof(deep) + 2];
     snprintf(deeper, sizeof(deeper), "%s/a", deep);
     struct ud_store_image_txn *t = NULL;
     assert_int_equal(ud_store_image_begin(f->s, deeper, "t", &t, &e), UD_EINVAL);
