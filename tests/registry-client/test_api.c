@@ -32,6 +32,7 @@ enum mode {
     M_FLAKY,
     M_REDIRECT,
     M_TAGS,
+    M_TAGS_XHOST,
     M_SEARCH,
 };
 
@@ -144,6 +145,16 @@ handler(const struct httpd_req *r, void *p)
         const char *b = "{\"name\":\"lib/img\",\"tags\":[\"1.0\",\"1.1\"]}";
         httpd_reply(r, 200, "Link: </v2/lib/img/tags/list?last=1.1&n=2>; rel=\"next\"\r\n", b,
                     strlen(b));
+    } else if (c->mode == M_TAGS_XHOST && strcmp(r->target, "/v2/lib/img/tags/list") == 0) {
+        /* Basic-protected page whose Link points at another host. */
+        char h[256];
+        const char *b = "{\"name\":\"lib/img\",\"tags\":[\"1.0\"]}";
+        snprintf(h, sizeof(h), "Link: <%s/v2/lib/img/tags/list?last=1.0>; rel=\"next\"\r\n",
+                 c->other);
+        if (strcmp(r->authorization, "Basic dXNlcjpwYXNz") == 0)
+            httpd_reply(r, 200, h, b, strlen(b));
+        else
+            httpd_reply(r, 401, "WWW-Authenticate: Basic realm=\"r\"\r\n", NULL, 0);
     } else if (c->mode == M_TAGS && strstr(r->target, "/tags/list?last=1.1")) {
         const char *b = "{\"name\":\"lib/img\",\"tags\":[\"latest\"]}";
         httpd_reply(r, 200, NULL, b, strlen(b));
@@ -442,6 +453,23 @@ test_tags(void **state)
     assert_int_equal(ud_reg_tags_list(f->cl, "lib/none", &tags, &err), UD_ENOTFOUND);
 }
 
+/* A Link to another host is followed without the registry's credentials. */
+static void
+test_tags_link_other_host(void **state)
+{
+    struct fx *f = *state;
+    struct ud_error err = {0};
+    char **tags = NULL;
+    f->c.mode = M_TAGS_XHOST;
+    client(f, "dXNlcjpwYXNz");
+    assert_int_equal(ud_reg_tags_list(f->cl, "lib/img", &tags, &err), 0);
+    assert_int_equal(ud_strv_len(tags), 1);
+    assert_string_equal(tags[0], "1.0");
+    ud_strv_free(tags);
+    assert_int_equal(f->c.other_hits, 1);
+    assert_string_equal(f->c.other_auth, "");
+}
+
 static void
 test_search(void **state)
 {
@@ -495,6 +523,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_digest_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap_and_network, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tags_link_other_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
     };

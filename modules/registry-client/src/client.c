@@ -312,10 +312,17 @@ ud_reg_tags_list(struct ud_reg_client *c, const char *remote_repo, char ***tags,
         return ud_error_set(err, UD_EINVAL, 0, "invalid repository name %.100s",
                             remote_repo ? remote_repo : "(null)");
     cleanup_strv char **list = NULL;
+    cleanup_free char *origin = NULL;
     char *url = ud_asprintf("%s/v2/%s/tags/list", c->registry, remote_repo);
-    int rc = url ? 0 : ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    int rc =
+        url ? reg_url_origin(url, &origin, err) : ud_error_set(err, UD_ENOMEM, 0, "out of memory");
     for (int page = 0; rc == 0 && url && page < TAG_PAGES_MAX; page++) {
-        struct reg_request req = {.url = url, .repo = remote_repo};
+        /* A Link may point at another host: the registry's token (or the
+         * user's Basic credentials) must not follow it there. */
+        char *o = NULL;
+        bool foreign = reg_url_origin(url, &o, NULL) < 0 || strcmp(o, origin) != 0;
+        free(o);
+        struct reg_request req = {.url = url, .repo = remote_repo, .no_auth = foreign};
         struct reg_response resp = {0};
         rc = reg_http_get(c, &req, &resp, err);
         if (rc == 0 && resp.status != 200)
