@@ -15,17 +15,23 @@ cmd_clone(struct ud_cli *cli)
     const char *arg = ud_cmdline_pos(&cli->cl, 0);
     if (ud_cmdline_leftover(&cli->cl))
         return 1;
+    /* Bad input is refused before the repository is opened: opening may
+     * create the default one. */
+    if (!arg) {
+        ud_err("must specify container id or name");
+        return 1;
+    }
+    if (name && !ud_store_name_is_valid(name)) {
+        ud_err("invalid container name or wrong format");
+        return 1;
+    }
     struct ud_store *s = ud_cli_store(cli);
     if (!s)
         return 1;
     struct ud_error err = {0};
     cleanup_free char *src = NULL;
-    if (!arg || ud_store_container_resolve(s, arg, &src, &err)) {
-        ud_err("invalid container id: %s", arg ? arg : "");
-        return 1;
-    }
-    if (name && !ud_store_name_is_valid(name)) {
-        ud_err("invalid container name or wrong format");
+    if (ud_store_container_resolve(s, arg, &src, &err)) {
+        ud_err("invalid container id: %s", arg);
         return 1;
     }
     char id[37];

@@ -69,15 +69,11 @@ root_looks_sane(const char *root)
     return false;
 }
 
-/* Check the name before creating anything. A name already given to
- * another container moves with --force; an existing container id never. */
+/* Check the (valid) name before creating anything. A name already given
+ * to another container moves with --force; an existing container id never. */
 static int
 check_name(struct ud_store *s, const char *name, bool force)
 {
-    if (!ud_store_name_is_valid(name)) {
-        ud_err("invalid container name or wrong format");
-        return 1;
-    }
     cleanup_free char *owner = NULL;
     if (ud_store_container_resolve(s, name, &owner, NULL) == 0 &&
         (!force || strcmp(owner, name) == 0)) {
@@ -132,6 +128,12 @@ cmd_create(struct ud_cli *cli)
     const char *spec = ud_cmdline_pos(&cli->cl, 0);
     if (ud_cmdline_leftover(&cli->cl))
         return 1;
+    /* An invalid name is refused before the repository is opened, which
+     * may create the default one. */
+    if (name && !ud_store_name_is_valid(name)) {
+        ud_err("invalid container name or wrong format");
+        return 1;
+    }
     struct ud_error err = {0};
     cleanup_free char *repo = NULL;
     cleanup_free char *tag = NULL;

@@ -10,6 +10,28 @@
 
 #include "output.h"
 
+/* One character of a Python str repr quoted with q: the quote and the
+ * backslash escaped, control characters as \n \r \t or \xNN (names may
+ * hold them, and a raw newline would split a ps row). */
+static int
+repr_char(struct ud_buf *b, char c, char q)
+{
+    unsigned char u = (unsigned char)c;
+    if (c == q || c == '\\') {
+        char e[2] = {'\\', c};
+        return ud_buf_append(b, e, 2, NULL);
+    }
+    if (c == '\n')
+        return ud_buf_append(b, "\\n", 2, NULL);
+    if (c == '\r')
+        return ud_buf_append(b, "\\r", 2, NULL);
+    if (c == '\t')
+        return ud_buf_append(b, "\\t", 2, NULL);
+    if (u < 0x20 || u == 0x7f)
+        return ud_buf_appendf(b, NULL, "\\x%02x", u);
+    return ud_buf_append(b, &c, 1, NULL);
+}
+
 char *
 ud_fmt_pylist(const char *const *v, bool empty_as_blank)
 {
@@ -23,12 +45,8 @@ ud_fmt_pylist(const char *const *v, bool empty_as_blank)
          * id or odd link might: escape like Python does. */
         char q = (strchr(v[i], '\'') && !strchr(v[i], '"')) ? '"' : '\'';
         rc = ud_buf_appendf(&b, NULL, "%s%c", i ? ", " : "", q);
-        for (const char *p = v[i]; rc == 0 && *p; p++) {
-            if (*p == q || *p == '\\')
-                rc = ud_buf_append(&b, "\\", 1, NULL);
-            if (rc == 0)
-                rc = ud_buf_append(&b, p, 1, NULL);
-        }
+        for (const char *p = v[i]; rc == 0 && *p; p++)
+            rc = repr_char(&b, *p, q);
         if (rc == 0)
             rc = ud_buf_append(&b, &q, 1, NULL);
     }

@@ -4,6 +4,7 @@
  * configuration, then one command from the table in commands.c. Words the
  * command did not consume are a syntax error (reference 1.1).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,22 @@ dispatch(struct ud_cli *cli, const struct ud_general *g, int argc, char **argv)
     return run_command(cli, cmd, argv + g->cmd_index + 1, (size_t)(argc - g->cmd_index - 1));
 }
 
+/* Results (a container id, a listing) that could not be written must not
+ * end in a success: a script would go on without them (a full disk, a
+ * closed pipe with SIGPIPE ignored). */
+static int
+finish_stdout(int rc)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (rc == 0) {
+            ud_err("writing to standard output: %s", errno ? strerror(errno) : "write error");
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -90,7 +107,7 @@ main(int argc, char **argv)
     if (g.help || g.cmd_index >= argc) {
         if (!g.version) {
             fputs(ud_general_help, stdout);
-            return 0;
+            return finish_stdout(0);
         }
     }
     ud_json_use_ud_alloc();
@@ -121,6 +138,5 @@ main(int argc, char **argv)
     if (cli.store)
         ud_store_free(cli.store);
     ud_conf_fini(&conf);
-    fflush(stdout);
-    return rc;
+    return finish_stdout(rc);
 }

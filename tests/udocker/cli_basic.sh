@@ -52,6 +52,21 @@ ud --repo="$T/none" ps; expect_rc 1 "--repo missing"
 expect_err "Error: invalid udocker repository: $T/none" "--repo missing"
 ud --config="$T/none.conf" ps; expect_rc 1 "--config missing"; expect_err "Error:" "--config missing"
 
+# Bad input is refused before the default repository is created: no
+# argument, an invalid --name, empty words, a lone "-".
+for args in "clone" "clone --name=x/y c1" "create --name=a/b busybox" "create --name= busybox" \
+    "create" "rm" "rmi" "inspect" "verify" "protect" "unprotect" "name" "name c1" "rmname" \
+    "create -" "ps extra" "images --long"; do
+    # shellcheck disable=SC2086
+    ud $args; expect_rc 1 "$args"
+    [ "$(wc -l <"$T/err")" = 1 ] || fail "$args: one error line"
+    grep -q '^Error: ' "$T/err" || fail "$args: Error: line"
+    [ ! -e "$HOME/.udocker" ] || fail "'$args' created the repository"
+    rm -rf "$HOME/.udocker"
+done
+ud clone; expect_err "Error: must specify container id or name" "clone without argument"
+ud create --name=a/b busybox; expect_err "Error: invalid container name or wrong format" "create bad name"
+
 # The default repository is created silently on first use.
 ud ps; expect_rc 0 "first ps"; expect_out "Info: creating repo: $HOME/.udocker" "first ps"
 expect_out "CONTAINER ID" "first ps"
@@ -80,6 +95,18 @@ printf '[DEFAULT]\ntimeout = 33\n' >"$T/c.conf"
 ud --config="$T/c.conf" showconf; expect_out "timeout = 33" "--config"
 printf '[DEFAULT]\ntimeout = soon\n' >"$T/bad.conf"
 ud --config="$T/bad.conf" ps; expect_rc 1 "bad config value"; expect_err "bad.conf:2:" "bad config"
+
+# Results that cannot be written are a failure, not a silent success.
+if [ -w /dev/full ]; then
+    for args in "ps" "images" "version" "--help"; do
+        # shellcheck disable=SC2086
+        "$UD" --allow-root $args >/dev/full 2>"$T/err"; echo $? >"$T/rc"
+        expect_rc 1 "$args >/dev/full"
+        expect_err "Error: writing to standard output" "$args >/dev/full"
+    done
+else
+    echo "SKIP: write errors (no /dev/full)"
+fi
 
 # mkrepo and --repo.
 ud mkrepo "$T/made"; expect_rc 0 mkrepo; expect_no_err mkrepo

@@ -34,6 +34,19 @@ test_pylist(void **state)
     check(ud_fmt_pylist(NULL, false), "[]");
 }
 
+/* Names may hold control characters (only "/. []" are refused): the list
+ * is escaped as Python's repr does, so a ps row stays one line. */
+static void
+test_pylist_control_chars(void **state)
+{
+    const char *nl[] = {"a\nb", NULL};
+    const char *ctl[] = {"t\tr\rx\x01y\x7f", NULL};
+    const char *bs[] = {"a\\b", NULL};
+    check(ud_fmt_pylist(nl, true), "['a\\nb']");
+    check(ud_fmt_pylist(ctl, true), "['t\\tr\\rx\\x01y\\x7f']");
+    check(ud_fmt_pylist(bs, true), "['a\\\\b']");
+}
+
 static void
 test_ps_header(void **state)
 {
@@ -139,9 +152,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pylist),    cmocka_unit_test(test_ps_header),
-        cmocka_unit_test(test_ps_rows),   cmocka_unit_test(test_images_rows),
-        cmocka_unit_test(test_imagespec),
+        cmocka_unit_test(test_pylist),      cmocka_unit_test(test_pylist_control_chars),
+        cmocka_unit_test(test_ps_header),   cmocka_unit_test(test_ps_rows),
+        cmocka_unit_test(test_images_rows), cmocka_unit_test(test_imagespec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
