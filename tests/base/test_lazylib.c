@@ -77,6 +77,20 @@ test_no_names(void **state)
 }
 
 #define NTHREADS 8
+static void
+test_cached_slot(void **state)
+{
+    static struct ud_lazylib lib = {.sonames = libm_names};
+    static void *slot;
+    void *p = ud_lazylib_sym_cached(&lib, &slot, "cos");
+    assert_non_null(p);
+    assert_ptr_equal(slot, p);
+    assert_ptr_equal(ud_lazylib_sym_cached(&lib, &slot, "cos"), p);
+    static void *missing;
+    assert_null(ud_lazylib_sym_cached(&lib, &missing, "ud_no_such_symbol"));
+    assert_null(missing);
+}
+
 static struct ud_lazylib race_lib = {.sonames = libm_names};
 
 static void *
@@ -109,6 +123,7 @@ main(void)
         cmocka_unit_test(test_symbol_found),    cmocka_unit_test(test_symbol_missing),
         cmocka_unit_test(test_library_missing), cmocka_unit_test(test_second_name),
         cmocka_unit_test(test_no_names),        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_cached_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,13 +16,7 @@ static struct ud_lazylib crypto_lib = {.sonames = crypto_sonames};
 static void *
 crypto_resolve(void **slot, const char *name)
 {
-    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (!p) {
-        p = ud_lazylib_sym(&crypto_lib, name);
-        if (p)
-            __atomic_store_n(slot, p, __ATOMIC_RELEASE);
-    }
-    return p;
+    return ud_lazylib_sym_cached(&crypto_lib, slot, name);
 }
 
 /* `real` gets the exact type evp.h declares; POSIX lets dlsym()'s void *

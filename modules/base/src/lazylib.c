@@ -77,6 +77,18 @@ ud_lazylib_sym(struct ud_lazylib *lib, const char *name)
     return p;
 }
 
+void *
+ud_lazylib_sym_cached(struct ud_lazylib *lib, void **slot, const char *name)
+{
+    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!p) {
+        p = ud_lazylib_sym(lib, name);
+        if (p)
+            __atomic_store_n(slot, p, __ATOMIC_RELEASE);
+    }
+    return p;
+}
+
 const char *
 ud_lazylib_error(struct ud_lazylib *lib)
 {

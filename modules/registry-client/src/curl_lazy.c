@@ -58,13 +58,7 @@ CURL_FUNCS(CURL_SLOT)
 static void *
 curl_resolve(void **slot, const char *name)
 {
-    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (!p) {
-        p = ud_lazylib_sym(&curl_lib, name);
-        if (p)
-            __atomic_store_n(slot, p, __ATOMIC_RELEASE);
-    }
-    return p;
+    return ud_lazylib_sym_cached(&curl_lib, slot, name);
 }
 
 /* `real` gets the exact type of the function curl.h declares. POSIX

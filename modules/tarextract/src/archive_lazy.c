@@ -55,13 +55,7 @@ ARCHIVE_FUNCS(ARCHIVE_SLOT)
 static void *
 archive_resolve(void **slot, const char *name)
 {
-    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (!p) {
-        p = ud_lazylib_sym(&archive_lib, name);
-        if (p)
-            __atomic_store_n(slot, p, __ATOMIC_RELEASE);
-    }
-    return p;
+    return ud_lazylib_sym_cached(&archive_lib, slot, name);
 }
 
 /* `real` gets the exact type of the function archive.h declares. POSIX

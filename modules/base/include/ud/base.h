@@ -316,5 +316,8 @@ int ud_lazylib_load(struct ud_lazylib *lib);
  * library or the symbol is missing, with the reason kept for
  * ud_lazylib_error. Callers cache the answer. */
 void *ud_lazylib_sym(struct ud_lazylib *lib, const char *name);
+/* ud_lazylib_sym through a per-function cache: *slot holds the address once
+ * found (written atomically, so threads may race to fill it). */
+void *ud_lazylib_sym_cached(struct ud_lazylib *lib, void **slot, const char *name);
 /* Why the last load or lookup failed (dlerror() text), or NULL. */
 const char *ud_lazylib_error(struct ud_lazylib *lib);
