@@ -222,3 +222,42 @@ tb_warn_cb(void *ctx, const char *msg)
     snprintf(w->last, sizeof(w->last), "%s", msg);
     assert_null(strchr(msg, '\n'));
 }
+
+int
+tb_ctx_setup(void **state)
+{
+    struct tb_ctx *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    c->flags = *(unsigned *)*state;
+    tb_env_setup(&c->env);
+    umask(022);
+    *state = c;
+    return 0;
+}
+
+int
+tb_ctx_teardown(void **state)
+{
+    struct tb_ctx *c = *state;
+    tb_env_teardown(&c->env);
+    free(c);
+    return 0;
+}
+
+struct tb *
+tb_ctx_layer(struct tb_ctx *c, enum tb_filter f)
+{
+    snprintf(c->env.layer, sizeof(c->env.layer), "%s/layer%d.tar", c->env.dir, ++c->nlayer);
+    return tb_new(c->env.layer, f, TB_PAX);
+}
+
+void
+tb_ctx_apply(struct tb_ctx *c)
+{
+    struct ud_tar_options o = {tb_warn_cb, &c->warns, c->flags};
+    struct ud_error err = {0};
+    memset(&c->st, 0, sizeof(c->st));
+    int rc = ud_tar_layer_apply(c->env.root, c->env.layer, &o, &c->st, &err);
+    if (rc != 0)
+        fail_msg("apply: %s", err.msg);
+}

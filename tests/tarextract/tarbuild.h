@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <ud/tarextract.h>
+
 enum tb_filter { TB_NONE, TB_GZIP, TB_ZSTD };
 enum tb_format { TB_PAX, TB_GNU, TB_USTAR };
 
@@ -47,3 +49,22 @@ struct tb_warns {
     char last[512];
 };
 void tb_warn_cb(void *ctx, const char *msg);
+
+/* One test's state for the extraction tests: the temporary tree, the
+ * extraction flags, and the warnings and stats of the last apply. */
+struct tb_ctx {
+    struct tb_env env;
+    unsigned flags; /* UD_TAR_F_*, from the test's prestate */
+    struct tb_warns warns;
+    struct ud_tar_stats st;
+    int nlayer;
+    char buf[1024]; /* scratch for path helpers */
+};
+/* cmocka setup/teardown: *state is a pointer to the flags on entry, the
+ * context afterwards. */
+int tb_ctx_setup(void **state);
+int tb_ctx_teardown(void **state);
+/* Start the next layer file ("<dir>/layerN.tar") and return its builder. */
+struct tb *tb_ctx_layer(struct tb_ctx *c, enum tb_filter f);
+/* Apply the current layer onto the root; fails the test on error. */
+void tb_ctx_apply(struct tb_ctx *c);

@@ -26,54 +26,8 @@
 static unsigned flags_openat2 = 0;
 static unsigned flags_portable = UD_TAR_F_NO_OPENAT2;
 
-struct ctx {
-    struct tb_env env;
-    unsigned flags;
-    struct tb_warns warns;
-    struct ud_tar_stats st;
-    int nlayer;
-};
-
-static int
-setup(void **state)
-{
-    struct ctx *c = calloc(1, sizeof(*c));
-    c->flags = *(unsigned *)*state;
-    tb_env_setup(&c->env);
-    umask(022);
-    *state = c;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct ctx *c = *state;
-    tb_env_teardown(&c->env);
-    free(c);
-    return 0;
-}
-
-/* Start a new layer file; returns its builder. */
-static struct tb *
-layer(struct ctx *c, enum tb_filter f)
-{
-    snprintf(c->env.layer, sizeof(c->env.layer), "%s/layer%d.tar", c->env.dir, ++c->nlayer);
-    return tb_new(c->env.layer, f, TB_PAX);
-}
-
 static void
-apply(struct ctx *c)
-{
-    struct ud_tar_options o = {tb_warn_cb, &c->warns, c->flags};
-    struct ud_error err = {0};
-    int rc = ud_tar_layer_apply(c->env.root, c->env.layer, &o, &c->st, &err);
-    if (rc != 0)
-        fail_msg("apply: %s", err.msg);
-}
-
-static void
-assert_content(struct ctx *c, const char *rel, const char *want)
+assert_content(struct tb_ctx *c, const char *rel, const char *want)
 {
     char *got = tb_read(&c->env, rel);
     if (!got)
@@ -85,8 +39,8 @@ assert_content(struct ctx *c, const char *rel, const char *want)
 static void
 test_types(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_GZIP);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_dir(t, "./etc/", 0755);
     tb_file(t, "./etc/hosts", "127.0.0.1 localhost\n", 0644);
     tb_symlink(t, "./etc/abs", "/etc/hosts");
@@ -95,7 +49,7 @@ test_types(void **state)
     tb_fifo(t, "./etc/pipe");
     tb_file(t, "./bin/tool", "#!/bin/sh\n", 0755); /* no dir member: made */
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_content(c, "etc/hosts", "127.0.0.1 localhost\n");
     char buf[64];
     ssize_t n = readlink(tb_path(&c->env, "etc/abs"), buf, sizeof(buf));
@@ -124,8 +78,8 @@ test_types(void **state)
 static void
 test_whiteout_root_and_depth(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, "foo", "1", 0644);
     tb_file(t, "bar", "1", 0644);
     tb_file(t, "keep", "1", 0644);
@@ -133,14 +87,14 @@ test_whiteout_root_and_depth(void **state)
     tb_file(t, "a/b/c/d/f", "x", 0644);
     tb_file(t, "a/b/sibling", "s", 0644);
     tb_close(t);
-    apply(c);
-    t = layer(c, TB_GZIP);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, ".wh.foo", "", 0644);   /* root level, no ./ prefix */
     tb_file(t, "./.wh.bar", "", 0644); /* root level, ./ prefix */
     tb_file(t, "a/b/.wh.c", "", 0644); /* a directory, recursively */
     tb_file(t, "a/.wh.nothere", "", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_false(tb_exists(&c->env, "foo"));
     assert_false(tb_exists(&c->env, "bar"));
     assert_false(tb_exists(&c->env, "a/b/c"));
@@ -154,9 +108,9 @@ test_whiteout_root_and_depth(void **state)
 
 /* Opaque marker before or after the layer's own children. */
 static void
-opaque_case(struct ctx *c, bool marker_first)
+opaque_case(struct tb_ctx *c, bool marker_first)
 {
-    struct tb *t = layer(c, TB_NONE);
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_dir(t, "d", 0755);
     tb_file(t, "d/old1", "o", 0644);
     tb_dir(t, "d/sub", 0755);
@@ -164,8 +118,8 @@ opaque_case(struct ctx *c, bool marker_first)
     tb_file(t, "d/sub/same", "old", 0644);
     tb_file(t, "other/x", "x", 0644);
     tb_close(t);
-    apply(c);
-    t = layer(c, TB_ZSTD);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_ZSTD);
     tb_dir(t, "d", 0755);
     if (marker_first)
         tb_file(t, "d/.wh..wh..opq", "", 0644);
@@ -175,7 +129,7 @@ opaque_case(struct ctx *c, bool marker_first)
         tb_file(t, "d/.wh..wh..opq", "", 0644);
     tb_file(t, "d/new2", "n", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_false(tb_exists(&c->env, "d/old1"));
     assert_false(tb_exists(&c->env, "d/sub/old2"));
     assert_content(c, "d/sub/same", "new");
@@ -200,17 +154,17 @@ test_opaque_marker_last(void **state)
 static void
 test_opaque_root(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, "old", "o", 0644);
     tb_file(t, "dir/old", "o", 0644);
     tb_close(t);
-    apply(c);
-    t = layer(c, TB_NONE);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, "dir/new", "n", 0644);
     tb_file(t, ".wh..wh..opq", "", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_false(tb_exists(&c->env, "old"));
     assert_false(tb_exists(&c->env, "dir/old"));
     assert_true(tb_exists(&c->env, "dir/new"));
@@ -220,19 +174,19 @@ test_opaque_root(void **state)
 static void
 test_whiteout_and_recreate(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, "x/lower", "l", 0644);
     tb_file(t, "y/lower", "l", 0644);
     tb_close(t);
-    apply(c);
-    t = layer(c, TB_NONE);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, ".wh.x", "", 0644); /* before */
     tb_file(t, "x/upper", "u", 0644);
     tb_file(t, "y/upper", "u", 0644);
     tb_file(t, ".wh.y", "", 0644); /* after */
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_false(tb_exists(&c->env, "x/lower"));
     assert_false(tb_exists(&c->env, "y/lower"));
     assert_true(tb_exists(&c->env, "x/upper"));
@@ -242,8 +196,8 @@ test_whiteout_and_recreate(void **state)
 static void
 test_replace_across_layers(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, "p", "file", 0644);
     tb_dir(t, "q", 0755);
     tb_file(t, "q/inner", "i", 0644);
@@ -252,26 +206,26 @@ test_replace_across_layers(void **state)
     tb_dir(t, "s", 0755);
     tb_file(t, "s/in", "i", 0644);
     tb_close(t);
-    apply(c);
-    t = layer(c, TB_GZIP);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_GZIP);
     tb_dir(t, "p", 0755); /* file -> dir */
     tb_file(t, "p/in", "i", 0644);
     tb_file(t, "q", "now a file", 0644); /* dir -> file */
     tb_file(t, "r", "new", 0644);        /* never writes into the old inode */
     tb_symlink(t, "s", "/etc");          /* dir -> symlink */
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_true(S_ISDIR(tb_mode(&c->env, "p")));
     assert_content(c, "p/in", "i");
     assert_content(c, "q", "now a file");
     assert_content(c, "r", "new");
     assert_content(c, "r2", "hard");
     assert_true(S_ISLNK(tb_mode(&c->env, "s")));
-    t = layer(c, TB_NONE);
+    t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, "p", "file again", 0644); /* dir -> file */
     tb_dir(t, "s", 0700);                /* symlink -> dir */
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_content(c, "p", "file again");
     assert_true(S_ISDIR(tb_mode(&c->env, "s")));
     assert_int_equal(c->warns.n, 0);
@@ -280,8 +234,8 @@ test_replace_across_layers(void **state)
 static void
 test_modes(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_file(t, "suid", "x", 04755);
     tb_file(t, "sgid", "x", 02755);
     tb_file(t, "zero", "data", 0);
@@ -293,7 +247,7 @@ test_modes(void **state)
     tb_file(t, "rodir/f", "f", 0644);
     tb_dir(t, "sgdir", 02755);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_int_equal(tb_mode(&c->env, "suid") & 07777, 0755);
     assert_int_equal(tb_mode(&c->env, "sgid") & 07777, 0755);
     assert_int_equal(tb_mode(&c->env, "zero") & 07777, 0600);
@@ -304,11 +258,11 @@ test_modes(void **state)
     assert_int_equal(tb_mode(&c->env, "sgdir") & 07777, 0755);
     assert_content(c, "locked/f", "f");
     /* a later layer changes an existing directory's mode, keeping u+rwx */
-    t = layer(c, TB_NONE);
+    t = tb_ctx_layer(c, TB_NONE);
     tb_dir(t, "rodir", 0500);
     tb_file(t, "rodir/g", "g", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_int_equal(tb_mode(&c->env, "rodir") & 07777, 0700);
     assert_content(c, "rodir/g", "g");
 }
@@ -316,8 +270,8 @@ test_modes(void **state)
 static void
 test_dev_and_devices(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_dir(t, "dev", 0755);
     tb_file(t, "dev/shm-file", "x", 0644);
     tb_dir(t, "dev/pts", 0755);
@@ -327,7 +281,7 @@ test_dev_and_devices(void **state)
     tb_file(t, "etc/udev/devices/x", "x", 0644);
     tb_file(t, "lib/ok", "ok", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_true(S_ISDIR(tb_mode(&c->env, "dev")));
     assert_false(tb_exists(&c->env, "dev/shm-file"));
     assert_false(tb_exists(&c->env, "dev/pts"));
@@ -344,7 +298,7 @@ test_dev_and_devices(void **state)
 static void
 test_names(void **state)
 {
-    struct ctx *c = *state;
+    struct tb_ctx *c = *state;
     char longdir[300], longname[400];
     memset(longdir, 'd', 150);
     longdir[150] = 0;
@@ -368,7 +322,7 @@ test_names(void **state)
         tb_file(t, "--", "dd", 0644);
         tb_close(t);
         assert_non_null(setlocale(LC_CTYPE, i < 2 ? "C" : "C.UTF-8"));
-        apply(c);
+        tb_ctx_apply(c);
         assert_content(c, longname, "long");
         char buf[512];
         ssize_t n = readlink(tb_path(&c->env, "longlink"), buf, sizeof(buf));
@@ -386,14 +340,14 @@ test_names(void **state)
 static void
 test_aufs_metadata_ignored(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_dir(t, ".wh..wh.plnk", 0700);
     tb_file(t, ".wh..wh.plnk/123.456", "x", 0644);
     tb_file(t, ".wh..wh.aufs", "", 0644);
     tb_file(t, "real", "r", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     assert_false(tb_exists(&c->env, ".wh..wh.plnk"));
     assert_false(tb_exists(&c->env, ".wh..wh.aufs"));
     assert_true(tb_exists(&c->env, "real"));
@@ -402,21 +356,22 @@ test_aufs_metadata_ignored(void **state)
 static void
 test_dir_mtime_flag(void **state)
 {
-    struct ctx *c = *state;
+    struct tb_ctx *c = *state;
     c->flags |= UD_TAR_F_DIR_MTIME;
-    struct tb *t = layer(c, TB_NONE);
+    struct tb *t = tb_ctx_layer(c, TB_NONE);
     tb_dir(t, "d", 0755);
     tb_file(t, "d/f", "f", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     struct stat st;
     assert_int_equal(lstat(tb_path(&c->env, "d"), &st), 0);
     assert_int_equal(st.st_mtime, 1000000000);
 }
 
 #define BOTH(fn)                                                                                   \
-    cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &flags_openat2),                 \
-        cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &flags_portable)
+    cmocka_unit_test_prestate_setup_teardown(fn, tb_ctx_setup, tb_ctx_teardown, &flags_openat2),   \
+        cmocka_unit_test_prestate_setup_teardown(fn, tb_ctx_setup, tb_ctx_teardown,                \
+                                                 &flags_portable)
 
 int
 main(void)

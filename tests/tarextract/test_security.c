@@ -32,56 +32,9 @@
 static unsigned flags_openat2 = 0;
 static unsigned flags_portable = UD_TAR_F_NO_OPENAT2;
 
-struct ctx {
-    struct tb_env env;
-    unsigned flags;
-    struct tb_warns warns;
-    struct ud_tar_stats st;
-    int nlayer;
-    char buf[1024];
-};
-
-static int
-setup(void **state)
-{
-    struct ctx *c = calloc(1, sizeof(*c));
-    c->flags = *(unsigned *)*state;
-    tb_env_setup(&c->env);
-    umask(022);
-    *state = c;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct ctx *c = *state;
-    tb_env_teardown(&c->env);
-    free(c);
-    return 0;
-}
-
-static struct tb *
-layer(struct ctx *c)
-{
-    snprintf(c->env.layer, sizeof(c->env.layer), "%s/layer%d.tar", c->env.dir, ++c->nlayer);
-    return tb_new(c->env.layer, TB_GZIP, TB_PAX);
-}
-
-static void
-apply(struct ctx *c)
-{
-    struct ud_tar_options o = {tb_warn_cb, &c->warns, c->flags};
-    struct ud_error err = {0};
-    memset(&c->st, 0, sizeof(c->st));
-    int rc = ud_tar_layer_apply(c->env.root, c->env.layer, &o, &c->st, &err);
-    if (rc != 0)
-        fail_msg("apply: %s", err.msg);
-}
-
 /* "<outside>/name" as an absolute host path (for absolute link targets). */
 static const char *
-outside(struct ctx *c, const char *name)
+outside(struct tb_ctx *c, const char *name)
 {
     snprintf(c->buf, sizeof(c->buf), "%s/%s", c->env.outside, name);
     return c->buf;
@@ -90,14 +43,14 @@ outside(struct ctx *c, const char *name)
 static void
 test_dotdot_names(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, "../outside/x", "pwn", 0644);
     tb_file(t, "a/../../outside/y", "pwn", 0644);
     tb_file(t, "../../../../../../../../tmp/udtar-escape", "pwn", 0644);
     tb_file(t, "a/../fine", "ok", 0644); /* stays inside: allowed */
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_true(tb_exists(&c->env, "fine"));
     assert_false(tb_exists(&c->env, "a"));
@@ -109,12 +62,12 @@ test_dotdot_names(void **state)
 static void
 test_absolute_names(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, outside(c, "abs"), "pwn", 0644);
     tb_file(t, "/etc-like/file", "in", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_true(tb_exists(&c->env, "etc-like/file"));
     /* stripped of its '/', it lands inside the root */
@@ -124,14 +77,14 @@ test_absolute_names(void **state)
 static void
 test_symlinked_parent_absolute(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_symlink(t, "a", c->env.outside); /* host path: inside the root it is root/<path> */
     tb_file(t, "a/x", "pwn", 0644);
     tb_symlink(t, "b", "/");
     tb_file(t, "b/y", "in", 0644); /* "/" is the root: root/y */
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_true(tb_exists(&c->env, "y"));
 }
@@ -139,8 +92,8 @@ test_symlinked_parent_absolute(void **state)
 static void
 test_symlinked_parent_relative(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_dir(t, "d", 0755);
     tb_symlink(t, "d/up", "../../../../../..");
     tb_file(t, "d/up/outside/x", "pwn", 0644);
@@ -150,7 +103,7 @@ test_symlinked_parent_relative(void **state)
     tb_symlink(t, "loop2", "loop1");
     tb_file(t, "loop1/z", "z", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     /* ".." clamps at the root, so these landed inside */
     char *s = tb_read(&c->env, "outside/secret");
@@ -165,18 +118,18 @@ test_symlinked_parent_relative(void **state)
 static void
 test_lower_layer_symlink(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_symlink(t, "etc", c->env.outside);
     tb_symlink(t, "up", "../..");
     tb_close(t);
-    apply(c);
-    t = layer(c);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, "etc/passwd", "pwn", 0644);
     tb_file(t, "etc/secret", "pwn", 0644);
     tb_file(t, "up/outside/secret", "in", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_true(tb_exists(&c->env, "outside/secret"));
 }
@@ -184,8 +137,8 @@ test_lower_layer_symlink(void **state)
 static void
 test_hardlink_escapes(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_hardlink(t, "h1", "../outside/secret");
     tb_hardlink(t, "h2", outside(c, "secret"));
     tb_symlink(t, "up", "..");
@@ -194,7 +147,7 @@ test_hardlink_escapes(void **state)
     tb_hardlink(t, "h4", "s"); /* links the symlink itself */
     tb_hardlink(t, "h5", "/etc/passwd");
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_false(tb_exists(&c->env, "h1"));
     assert_false(tb_exists(&c->env, "h2"));
@@ -208,11 +161,11 @@ test_hardlink_escapes(void **state)
 static void
 test_hardlink_warning_names_target(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_hardlink(t, "hl_outside", "../outside/secret");
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_false(tb_exists(&c->env, "hl_outside"));
     assert_int_equal(c->st.skipped, 1);
@@ -225,19 +178,19 @@ test_hardlink_warning_names_target(void **state)
 static void
 test_no_write_through_leaf_symlink(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_symlink(t, "f", outside(c, "secret"));
     tb_symlink(t, "g", "../outside/secret");
     tb_close(t);
-    apply(c);
-    t = layer(c);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, "f", "pwn", 0644);
     tb_file(t, "g", "pwn", 0644);
     tb_symlink(t, "dir-as-link", outside(c, ""));
     tb_dir(t, "dir-as-link", 0755); /* replaces the symlink, no chmod through it */
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     struct stat st;
     assert_int_equal(stat(c->env.outside, &st), 0);
@@ -250,29 +203,29 @@ test_no_write_through_leaf_symlink(void **state)
 static void
 test_whiteouts_through_symlinks(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_symlink(t, "l", c->env.outside);
     tb_symlink(t, "up", "..");
     tb_file(t, "keep", "k", 0644);
     tb_close(t);
-    apply(c);
-    t = layer(c);
+    tb_ctx_apply(c);
+    t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, "l/.wh.secret", "", 0644);
     tb_file(t, "l/.wh..wh..opq", "", 0644);
     tb_file(t, "../outside/.wh.secret", "", 0644);
     tb_file(t, "up/outside/.wh.secret", "", 0644);
     tb_file(t, "up/.wh.outside", "", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_true(tb_exists(&c->env, "keep"));
     assert_true(S_ISLNK(tb_mode(&c->env, "l")));
     /* up/.wh..wh..opq would empty the root (up is the root): inside, allowed */
-    t = layer(c);
+    t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, "up/.wh..wh..opq", "", 0644);
     tb_close(t);
-    apply(c);
+    tb_ctx_apply(c);
     tb_assert_outside_intact(&c->env);
     assert_false(tb_exists(&c->env, "keep"));
 }
@@ -304,8 +257,8 @@ refuse_openat2(void)
 static void
 test_openat2_refused_by_seccomp(void **state)
 {
-    struct ctx *c = *state;
-    struct tb *t = layer(c);
+    struct tb_ctx *c = *state;
+    struct tb *t = tb_ctx_layer(c, TB_GZIP);
     tb_file(t, "a/b/f", "deep", 0644);
     tb_symlink(t, "l", "/a"); /* "/" is the root: root/a */
     tb_file(t, "l/x", "in", 0644);
@@ -338,8 +291,9 @@ test_openat2_refused_by_seccomp(void **state)
 }
 
 #define BOTH(fn)                                                                                   \
-    cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &flags_openat2),                 \
-        cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &flags_portable)
+    cmocka_unit_test_prestate_setup_teardown(fn, tb_ctx_setup, tb_ctx_teardown, &flags_openat2),   \
+        cmocka_unit_test_prestate_setup_teardown(fn, tb_ctx_setup, tb_ctx_teardown,                \
+                                                 &flags_portable)
 
 int
 main(void)
