@@ -10,6 +10,7 @@ packages=(
   libzstd-dev zlib1g-dev
   docker-registry busybox-static apache2-utils openssl zstd python3 curl ca-certificates
   util-linux passwd tar gzip hyperfine
+  libseccomp-dev bubblewrap runc crun proot uidmap mmdebstrap skopeo qemu-user-static
 )
 
 missing=()
