@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs the four benches (create, pull, startup, memory) one after the other,
-# each bounded in time, and prints their ratios side by side.
+# Runs the benches (create, pull, startup, memory, then the engine benches
+# run and engines) one after the other, each bounded in time, and prints
+# their ratios side by side, the log's path last.
 # Usage: run_all.sh [UDOCKER_BINARY]   (default: build/apps/udocker/udocker)
 # Full output: bench/results/run-<date>.log; result lines: results/latest.txt.
 set -uo pipefail
@@ -11,13 +12,30 @@ results=${BENCH_RESULTS:-$here/results}
 mkdir -p "$results"
 logf=$results/run-$(date +%Y%m%d-%H%M%S).log
 declare -A RES STATUS
-for b in create pull startup memory; do
-    echo "=== bench_$b.sh $UD" | tee -a "$logf"
-    out=$(timeout --kill-after=30 "${BENCH_TIMEOUT:-1500}" "$here/bench_$b.sh" "$UD" 2>&1 |
+
+# run_bench NAME: bench_NAME.sh, bounded in time; its RESULT line and status.
+run_bench() {
+    local out
+    echo "=== bench_$1.sh $UD" | tee -a "$logf"
+    out=$(timeout --kill-after=30 "${BENCH_TIMEOUT:-1500}" "$here/bench_$1.sh" "$UD" 2>&1 |
         tee -a "$logf" /dev/stderr)
-    STATUS[$b]=$?
-    RES[$b]=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
+    STATUS[$1]=$?
+    RES[$1]=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
+}
+
+for b in create pull startup memory run engines; do
+    run_bench "$b"
 done
+
+# row BENCH MEASURED BASELINE RATIO GOAL: one line of a summary table.
+row() {
+    printf '%-8s %-34s %-30s %-8s %s\n' "$@"
+}
+
+# failed BENCH: the line of a bench that gave no RESULT.
+failed() {
+    printf '%-8s %s\n' "$1" "FAILED (status ${STATUS[$1]})"
+}
 
 calc_ratio() {
     awk "BEGIN {printf \"%.3f\", $1 / 50}"
@@ -31,36 +49,63 @@ field() {
 {
     echo
     echo "Summary ($(date +%F\ %T), $UD)"
-    printf '%-8s %-34s %-30s %-8s %s\n' bench measured baseline ratio goal
+    row bench measured baseline ratio goal
     if [ -n "${RES[create]:-}" ]; then
-        printf '%-8s %-34s %-30s %-8s %s\n' create "udocker create $(field create create_s)s" \
+        row create "udocker create $(field create create_s)s" \
             "GNU tar $(field create tar_s)s" "$(field create ratio)" "<= 1.1"
     else
-        printf '%-8s %s\n' create "FAILED (status ${STATUS[create]})"
+        failed create
     fi
     if [ -n "${RES[pull]:-}" ]; then
-        printf '%-8s %-34s %-30s %-8s %s\n' pull "udocker pull $(field pull pull_s)s" \
+        row pull "udocker pull $(field pull pull_s)s" \
             "link limit $(field pull limit_s)s" "$(field pull ratio)" "<= 1.5"
-        printf '%-8s %-34s %-30s %-8s %s\n' "" "(curl 1 conn $(field pull curl_seq_s)s)" \
+        row "" "(curl 1 conn $(field pull curl_seq_s)s)" \
             "link limit $(field pull limit_s)s" "$(field pull curl_ratio)" "(upstream-like)"
-        printf '%-8s %-34s %-30s %-8s %s\n' "" "(curl 12 ranged $(field pull curl_par_s)s)" \
+        row "" "(curl 12 ranged $(field pull curl_par_s)s)" \
             "link limit $(field pull limit_s)s" "$(field pull curl_par_ratio)" "(simple parallel)"
     else
-        printf '%-8s %s\n' pull "FAILED (status ${STATUS[pull]})"
+        failed pull
     fi
     if [ -n "${RES[startup]:-}" ]; then
-        printf '%-8s %-34s %-30s %-8s %s\n' startup "udocker images $(field startup mean_ms) ms" \
+        row startup "udocker images $(field startup mean_ms) ms" \
             "goal 10 ms" "$(field startup ratio)" "< 1"
     else
-        printf '%-8s %s\n' startup "FAILED (status ${STATUS[startup]})"
+        failed startup
     fi
     if [ -n "${RES[memory]:-}" ]; then
-        printf '%-8s %-34s %-30s %-8s %s\n' memory "pull max RSS $(field memory pull_mb) MB" \
+        row memory "pull max RSS $(field memory pull_mb) MB" \
             "goal 50 MB" "$(calc_ratio "$(field memory pull_mb)")" "< 1"
-        printf '%-8s %-34s %-30s %-8s %s\n' "" "create max RSS $(field memory create_mb) MB" \
+        row "" "create max RSS $(field memory create_mb) MB" \
             "goal 50 MB" "$(calc_ratio "$(field memory create_mb)")" "< 1"
     else
-        printf '%-8s %s\n' memory "FAILED (status ${STATUS[memory]})"
+        failed memory
+    fi
+} | tee -a "$logf"
+{
+    echo
+    echo "Engines ($(date +%F\ %T), $UD)"
+    row bench measured baseline ratio goal
+    if [ -n "${RES[run]:-}" ]; then
+        row run "R1 run /bin/true $(field run true_r1_ms) ms" \
+            "bwrap $(field run true_bwrap_ms) ms" "$(field run true_ratio)" "<= 1.3"
+        row "" "R1 300 fork+exec $(field run loop_r1_ms) ms" \
+            "bwrap $(field run loop_bwrap_ms) ms" "$(field run loop_ratio)" "<= 1.1"
+    else
+        failed run
+    fi
+    if [ -n "${RES[engines]:-}" ]; then
+        row engines "P1 find /usr $(field engines find_p1_ms) ms" \
+            "PRoot $(field engines find_proot_ms) ms" "$(field engines find_p1_proot)" "<= 0.2"
+        row "" "P1 find /usr $(field engines find_p1_ms) ms" \
+            "bwrap $(field engines find_bwrap_ms) ms" "$(field engines find_p1_bwrap)" "(context)"
+        row "" "P1 300 fork+exec $(field engines loop_p1_ms) ms" \
+            "PRoot $(field engines loop_proot_ms) ms" "$(field engines loop_p1_proot)" "<= 0.333"
+        row "" "P1 300 fork+exec $(field engines loop_p1_ms) ms" \
+            "bwrap $(field engines loop_bwrap_ms) ms" "$(field engines loop_p1_bwrap)" "(context)"
+        row "" "P1 tracer, 100 procs $(field engines tracer100_p1_mb) MB" \
+            "PRoot $(field engines tracer100_proot_mb) MB" "" "(context)"
+    else
+        failed engines
     fi
 } | tee -a "$logf"
 echo "log: $logf"

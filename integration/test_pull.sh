@@ -88,7 +88,7 @@ for tag in latest list; do
     got=$(platform_of "multi:$tag" --platform=LINUX/ARM/V6)
     check "multi:$tag platform matching is case-insensitive ($got)" [ "$got" = linux/arm/v6 ]
     ud images -p
-    expect_stdout_match "^linux/arm/v6 +\. multi:$tag\$"
+    expect_stdout_match "^linux/arm/v6 +\. multi:$tag(  \[index: .*\])?\$"
     repo_snapshot "$snap"
     ud pull "${PULL[@]}" --platform=linux/s390x "multi:$tag"
     expect_error "platform"
@@ -98,6 +98,42 @@ check "manifest saved is the platform manifest, not the index" \
     "$PYTHON" -c 'import json,sys; m=json.load(open(sys.argv[1])); assert "layers" in m' "$REPO/repos/multi/latest/manifest"
 ud pull "${PULL[@]}" --platform=unknown/unknown multi:latest
 expect_error
+
+# ---- multi-platform images keep their index: images -p lists its platforms ----
+# multi:latest (OCI index with an attestation entry) and multi:list (Docker
+# manifest list) were last pulled for linux/arm/v6 above.
+IDX="linux/amd64 linux/arm64/v8 linux/arm/v6 linux/arm/v7"
+ud images -p
+expect_rc 0
+expect_stdout_line "linux/arm/v6       . multi:latest  [index: $IDX]"
+expect_stdout_line "linux/arm/v6       . multi:list  [index: $IDX]"
+expect_stdout_match "^[a-z0-9/]+ +\. busybox:latest\$" # no index: upstream's row
+expect_stdout_lacks "unknown/unknown]"                   # attestation skipped
+ud images
+expect_stdout_line "multi:latest    ."
+expect_stdout_lacks "index"
+for tag in latest list; do
+    check "multi:$tag keeps its index as a regular file" \
+        "$PYTHON" -c 'import json,os,sys; p=sys.argv[1]; assert os.path.isfile(p) and not os.path.islink(p); assert len(json.load(open(p))["manifests"]) >= 4' "$REPO/repos/multi/$tag/index"
+    ud verify "multi:$tag"
+    expect_rc 0
+    expect_stdout_contains "image Ok"
+    expect_stderr_lacks "Warning"
+done
+check "busybox (no index) has no index file" [ ! -e "$REPO/repos/busybox/latest/index" ]
+check "digest pull of a manifest has no index file" [ ! -e "$REPO/repos/busybox/$DIG/index" ]
+# a re-pull that goes through the index again rewrites the same file
+ud pull "${PULL[@]}" --platform=linux/arm64 multi:latest
+expect_rc 0
+ud images -p
+expect_stdout_line "linux/arm64/v8     . multi:latest  [index: $IDX]"
+# a platform manifest pulled by its digest went through no index: no index file
+PDIG=$("$PYTHON" -c 'import json,sys; print([m["digest"] for m in json.load(open(sys.argv[1]))["manifests"] if m.get("platform",{}).get("architecture")=="amd64"][0])' "$REPO/repos/multi/latest/index")
+ud pull "${PULL[@]}" "multi@$PDIG"
+expect_rc 0
+check "platform digest pull keeps no index" [ ! -e "$REPO/repos/multi/$PDIG/index" ]
+ud images -p
+expect_stdout_match "^linux/amd64 +\. multi:$PDIG\$"
 
 # a few MB in several layers
 ud pull "${PULL[@]}" big

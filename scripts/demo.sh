@@ -3,7 +3,7 @@
 # The main job on an embedded default, with no internet: build udocker, build
 # a busybox image from Debian's busybox-static, serve it from Debian's
 # docker-registry on 127.0.0.1, then pull it, list it, create a container
-# from it and show what is inside.
+# from it and run commands in it with the engines this host allows.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +51,19 @@ python3 integration/lib/mkimage.py push busybox --cache "$work/cache" \
 ud=("$udocker_bin")
 [ "$(id -u)" -eq 0 ] && ud+=(--allow-root)
 export UDOCKER_DIR=$work/udocker
-run() { echo "\$ udocker $*"; "${ud[@]}" "$@"; }
+# Echo each command as one could type it (words with spaces or shell
+# characters in single quotes), then run it.
+run() {
+  local a line='$ udocker'
+  for a in "$@"; do
+    case $a in
+    *[[:space:]\"\$\;\>\<\|\&]*) line+=" '$a'" ;;
+    *) line+=" $a" ;;
+    esac
+  done
+  echo "$line"
+  "${ud[@]}" "$@"
+}
 
 run --insecure pull "127.0.0.1:$port/demo/busybox:latest"
 run images -l
@@ -63,6 +75,17 @@ echo "== the container's root: $root"
 ls "$root"
 echo "== $root/bin/busybox is $(stat -c %s "$root/bin/busybox") bytes"
 run verify "127.0.0.1:$port/demo/busybox:latest"
+echo "== running commands in the container (the mode is chosen for this host)"
+run run demo /bin/sh -c 'echo "hello from $(uname -s) $(uname -m)"; id'
+mkdir -p "$work/share"
+run run --nobanner -v "$work/share:/share" demo /bin/sh -c 'echo written inside >/share/note'
+echo "== on the host: $(cat "$work/share/note")"
+for mode in R1 P1; do
+  if run setup --execmode=$mode demo; then
+    run run --nobanner demo /bin/sh -c "echo \"in mode \$container_execmode: \$(ls / | wc -l) entries in /\""
+  fi
+done
+run run --nobanner demo /bin/sh -c 'exit 3' || echo "== exit status passed through: $?"
 run rm "$id"
 run rmi "127.0.0.1:$port/demo/busybox:latest"
 echo "== demo finished"

@@ -113,6 +113,15 @@ struct ud_store *ud_cli_store(struct ud_cli *cli);
  * the repository is touched when the argument is malformed. */
 struct ud_store *ud_cli_store_for_image(struct ud_cli *cli, const char *spec, char **repo,
                                         char **tag);
+/* Extract the image repo:tag into a new container (create, run IMAGE);
+ * id receives it. 0, or 1 after printing the error. */
+int ud_cli_container_build(struct ud_store *s, const char *repo, const char *tag, char id[37]);
+
+/* After a container was copied (clone, import --clone): a copy in an F
+ * mode is set up again in that mode with force, so its paths name the
+ * copy (reference: clone). A mode this build cannot set up is kept, with
+ * a warning. 0, or 1 after printing. */
+int ud_cli_clone_resetup(struct ud_store *s, const char *id);
 
 /* Output helpers with upstream's prefixes and streams (reference 1.3):
  * ud_out: stdout at the given level; ud_err: "Error: ..." on stderr;
@@ -143,3 +152,13 @@ int cmd_pull(struct ud_cli *cli);
 int cmd_login(struct ud_cli *cli);
 int cmd_logout(struct ud_cli *cli);
 int cmd_search(struct ud_cli *cli);
+/* image transport (cmd_load.c, cmd_save.c, cmd_import.c, cmd_export.c, cmd_tag.c) */
+int cmd_load(struct ud_cli *cli);
+int cmd_save(struct ud_cli *cli);
+int cmd_import(struct ud_cli *cli);
+int cmd_export(struct ud_cli *cli);
+int cmd_tag(struct ud_cli *cli);
+int cmd_rename(struct ud_cli *cli);
+int cmd_run(struct ud_cli *cli);
+int cmd_setup(struct ud_cli *cli);
+int cmd_manifest(struct ud_cli *cli);

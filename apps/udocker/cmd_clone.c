@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clone [--name=NAME] CONTAINER: copy a whole container directory to a new
- * id and print the new id (a result: it survives -q).
+ * id and print the new id (a result: it survives -q). A copy in an F mode
+ * is set up again in that mode.
  */
 #include "cli.h"
 #include "ud/layerstore.h"
@@ -42,6 +43,8 @@ cmd_clone(struct ud_cli *cli)
             ud_err("cloning: %s", err.msg);
         return 1;
     }
+    if (ud_cli_clone_resetup(s, id))
+        return 1;
     ud_out(UD_LOG_MSG, "%s", id);
     return 0;
 }

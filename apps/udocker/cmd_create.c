@@ -11,9 +11,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "output.h"
+#include "progress.h"
 #include "ud/layerstore.h"
 #include "ud/tarextract.h"
 
@@ -42,15 +44,29 @@ base_name(const char *p)
 static int
 extract_layers(char **layers, const char *root)
 {
+    size_t n = 0;
+    while (layers[n])
+        n++;
+    struct ud_progress *pg = ud_progress_new("Extracting", n); /* progress.h */
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        ud_progress_item(pg, i, base_name(layers[i]),
+                         stat(layers[i], &st) == 0 ? (int64_t)st.st_size : -1);
+    }
     for (size_t i = 0; layers[i]; i++) {
         struct warn_ctx w = {.layer = base_name(layers[i])};
         struct ud_tar_options opts = {.warn = on_tar_warning, .warn_ctx = &w};
         struct ud_error err = {0};
+        ud_progress_update(pg, i, 0);
         if (ud_tar_layer_apply(root, layers[i], &opts, NULL, &err)) {
+            ud_progress_failed(pg, i);
+            ud_progress_free(pg);
             ud_err("while extracting image layer: %s", err.msg);
             return 1;
         }
+        ud_progress_done(pg, i, "Extracted");
     }
+    ud_progress_free(pg);
     return 0;
 }
 
@@ -83,9 +99,8 @@ check_name(struct ud_store *s, const char *name, bool force)
     return 0;
 }
 
-/* Build the container; id receives it. 0, or 1 after printing. */
-static int
-build_container(struct ud_store *s, const char *repo, const char *tag, char id[37])
+int
+ud_cli_container_build(struct ud_store *s, const char *repo, const char *tag, char id[37])
 {
     struct ud_error err = {0};
     cleanup_strv char **layers = NULL;
@@ -154,7 +169,7 @@ cmd_create(struct ud_cli *cli)
     sigemptyset(&ign.sa_mask);
     sigaction(SIGXFSZ, &ign, &old);
     char id[37];
-    int rc = build_container(s, repo, tag, id);
+    int rc = ud_cli_container_build(s, repo, tag, id);
     sigaction(SIGXFSZ, &old, NULL);
     if (rc)
         return 1;

@@ -2,11 +2,30 @@
 /*
  * images [-l] [-p]: one line per local tag (reference 1.6). -l adds the
  * tag directory and each linked blob with its size in MiB, rounded up so
- * that a small layer does not show as "0 MB" (upstream truncates).
+ * that a small layer does not show as "0 MB" (upstream truncates); -p
+ * adds the platforms of the index a multi-platform image came from.
  */
 #include "cli.h"
 #include "output.h"
 #include "ud/layerstore.h"
+
+/* images -p: the row, with the platforms of the index the image was
+ * pulled through when it kept one. A damaged index only loses the list. */
+static char *
+platform_row(struct ud_store *s, const struct ud_store_image *im)
+{
+    struct ud_error err = {0};
+    cleanup_free char *platform = NULL;
+    cleanup_strv char **idx = NULL;
+    if (ud_store_image_platform(s, im->repo, im->tag, &platform, &err))
+        platform = NULL;
+    const char *p = platform ? platform : "unknown/unknown";
+    if (ud_store_image_index_platforms(s, im->repo, im->tag, &idx, &err))
+        ud_log(UD_LOG_VERBOSE, "%s", err.msg);
+    if (!idx)
+        return ud_fmt_image_row(im->repo, im->tag, im->is_protected, p);
+    return ud_fmt_image_row_index(im->repo, im->tag, im->is_protected, p, (const char *const *)idx);
+}
 
 static void
 print_long(struct ud_store *s, const struct ud_store_image *im)
@@ -51,12 +70,9 @@ cmd_images(struct ud_cli *cli)
     }
     ud_out(UD_LOG_INFO, "REPOSITORY");
     for (size_t i = 0; i < n; i++) {
-        cleanup_free char *platform = NULL;
-        if (plat && ud_store_image_platform(s, v[i].repo, v[i].tag, &platform, &err))
-            platform = NULL;
         cleanup_free char *line =
-            ud_fmt_image_row(v[i].repo, v[i].tag, v[i].is_protected,
-                             plat ? (platform ? platform : "unknown/unknown") : NULL);
+            plat ? platform_row(s, &v[i])
+                 : ud_fmt_image_row(v[i].repo, v[i].tag, v[i].is_protected, NULL);
         if (line)
             ud_out(UD_LOG_MSG, "%s", line);
         if (longfmt)

@@ -5,31 +5,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include "cli.h"
 #include "conf.h"
 #include "output.h"
+#include "run_int.h"
 #include "ud/layerstore.h"
-
-/* The mode a container without an "execmode" file runs in: the
- * configured override, else upstream's default for the host machine. */
-static const char *
-default_execmode(const struct ud_conf *c)
-{
-    if (c->override_default_execution_mode && c->override_default_execution_mode[0])
-        return c->override_default_execution_mode;
-    struct utsname u;
-    if (uname(&u) != 0)
-        return "R1";
-    const char *m = u.machine;
-    if (!strcmp(m, "x86_64") || !strcmp(m, "aarch64") || !strcmp(m, "arm64") ||
-        (m[0] == 'i' && strstr(m, "86")))
-        return "P1";
-    if (!strncmp(m, "arm", 3))
-        return "P2";
-    return "R1";
-}
 
 int
 cmd_ps(struct ud_cli *cli)
@@ -54,7 +35,11 @@ cmd_ps(struct ud_cli *cli)
     cleanup_free char *hdr = ud_fmt_ps_header(&o);
     if (hdr)
         ud_out(UD_LOG_MSG, "%s", hdr);
-    const char *defmode = o.mode ? default_execmode(cli->conf) : NULL;
+    /* A container without an execmode file runs in the default mode, the
+     * automatic choice resolved for this host unless one is configured. */
+    char defmode[5] = "";
+    if (o.mode)
+        ud_cli_default_execmode_resolved(cli, defmode);
     for (size_t i = 0; i < n; i++) {
         struct ud_ps_row r = {
             .id = v[i].id,

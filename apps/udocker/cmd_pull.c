@@ -10,15 +10,9 @@
 int
 cmd_pull(struct ud_cli *cli)
 {
-    static const char *const value_opts[] = {
-        "--index=", "--registry=", "--httpproxy=", "--platform=", NULL};
     struct ud_pull_opts o = {0};
 
-    ud_cmdline_declare(&cli->cl, value_opts);
-    o.index_opt = ud_cmdline_opt(&cli->cl, "--index=");
-    o.registry_opt = ud_cmdline_opt(&cli->cl, "--registry=");
-    o.http_proxy = ud_cmdline_opt(&cli->cl, "--httpproxy=");
-    o.platform = ud_cmdline_opt(&cli->cl, "--platform=");
+    ud_pull_opts_parse(&cli->cl, &o);
     const char *spec = ud_cmdline_pos(&cli->cl, 0);
     if (ud_cmdline_leftover(&cli->cl))
         return 1;

@@ -28,8 +28,11 @@ const char ud_general_help[] =
     "  showconf                   :show the configuration in use\n"
     "  search <repo/expression>   :search a registry for images\n"
     "  pull <repo/image:tag>      :download an image from a registry\n"
+    "  manifest inspect <image>   :print an image's manifest from the registry\n"
     "  images -l                  :list local images\n"
     "  create <repo/image:tag>    :create a container from a local image\n"
+    "  run <container|image> [cmd]:run a container (an image: create one first)\n"
+    "  setup <container>          :show or change the execution mode\n"
     "  ps                         :list containers\n"
     "  rm <container>             :delete a container\n"
     "  rmi <repo/image:tag>       :delete a local image\n"
@@ -41,6 +44,12 @@ const char ud_general_help[] =
     "  protect <container|image>  :protect against deletion\n"
     "  unprotect <container|image>:remove the protection\n"
     "  mkrepo <directory>         :create a repository in <directory>\n"
+    "  load -i <archive>          :load images from a docker save or OCI archive\n"
+    "  save -o <archive> <image>  :save images to an archive (Docker 25+ layout)\n"
+    "  import <tarball> <image>   :import a root filesystem tarball as an image\n"
+    "  export -o <file> <contnr>  :export a container's root filesystem as a tarball\n"
+    "  tag <image> <new image>    :give an image another name\n"
+    "  rename <name|image> <new>  :rename a container name or an image\n"
     "  login                      :store credentials for a registry\n"
     "  logout                     :remove stored credentials\n"
     "\n"
@@ -85,6 +94,14 @@ const struct ud_cmd ud_commands[] = {
      "  --httpproxy=socks5://host:port   :use this proxy\n"
      "  --platform=os/arch[/variant]     :image platform to pull\n",
      true},
+    {"manifest", cmd_manifest,
+     "manifest: print an image's manifest or index as the registry serves it\n"
+     "manifest [options] inspect <repo/image:tag>\n"
+     "  --index=https://hub.docker.com   :docker index\n"
+     "  --registry=https://registry-1.docker.io :docker registry\n"
+     "  --httpproxy=socks5://host:port   :use this proxy\n"
+     "  --platform=os/arch[/variant]     :the manifest of this platform\n",
+     false},
     {"images", cmd_images,
      "images: list the local images\n"
      "images [options]\n"
@@ -96,6 +113,44 @@ const struct ud_cmd ud_commands[] = {
      "create [options] <repo/image:tag>\n"
      "  --name=<name>              :give a name to the container\n"
      "  --force                    :take the name even if another container has it\n",
+     true},
+    {"run", cmd_run,
+     "run: execute a container\n"
+     "run [options] <container-id-or-name | repo/image:tag> [command [args...]]\n"
+     "  --rm                       :delete the container after the run\n"
+     "  --name=<name>              :give a name to the container\n"
+     "  -v, --volume=<host>[:<cont>] :bind a host file or directory (repeatable)\n"
+     "  --novol=<host>             :drop a -v given earlier (e.g. by an alias)\n"
+     "  -e, --env=<K>=<V> | <K>    :set a variable (bare K: the host's value)\n"
+     "  --env-file=<file>          :read K=V lines from a file\n"
+     "  -u, --user=<name>|<uid>[:<gid>] :user inside the container\n"
+     "  -w, --workdir=<dir>        :working directory (absolute, must exist)\n"
+     "  --entrypoint=<cmd>         :override the image entrypoint (\"\" for none)\n"
+     "  --hostauth                 :use the host passwd and group\n"
+     "  --containerauth            :use the container passwd and group as they are\n"
+     "  --nosysdirs                :do not bind /dev /proc /sys /etc/resolv.conf\n"
+     "                              /etc/host.conf /lib/modules\n"
+     "  --hostenv                  :pass the whole host environment\n"
+     "  --bindhome                 :bind the host home directory\n"
+     "  --nometa                   :ignore the image metadata\n"
+     "  --dri                      :bind the host's DRI libraries\n"
+     "  --cpuset-cpus=<list>       :run on these CPUs\n"
+     "  --kernel=<release>         :kernel release to report (P modes)\n"
+     "  --location=<dir>           :run a root file system directory (no container)\n"
+     "  -p, --publish=[ip:]<host>:<cont> :map a port (P modes)\n"
+     "  -P, --publish-all          :map every port above 1024 (P modes)\n"
+     "  --device=<dev>             :make a host device visible (R modes)\n"
+     "  --pull=missing|never|always|reuse :when to pull an image\n"
+     "  --platform=os/arch[/variant] :platform of an image to pull\n"
+     "  --index=<url> --registry=<url> --httpproxy=<url> :for the pull\n"
+     "  --nobanner                 :do not print the start banner\n",
+     true},
+    {"setup", cmd_setup,
+     "setup: show or change the execution mode of a container\n"
+     "setup [options] <container-id-or-name>\n"
+     "  --execmode=<mode>|auto     :switch the mode (P1 P2 R1 R2 R3 in this build)\n"
+     "  --force                    :redo the switch even if already in that mode\n"
+     "  --purge                    :remove the mountpoints and file binds made\n",
      true},
     {"ps", cmd_ps,
      "ps: list containers\n"
@@ -143,6 +198,43 @@ const struct ud_cmd ud_commands[] = {
     {"unprotect", cmd_unprotect,
      "unprotect: remove the deletion protection\n"
      "unprotect <container-id-or-name | repo/image:tag>\n",
+     true},
+    {"load", cmd_load,
+     "load: load images from a tarball made by docker save, skopeo or OCI tools\n"
+     "load [options] [-i <archive> | --input=<archive> | -] [<new-repo-name[:tag]>]\n"
+     "  -i <archive>               :read this file (default: standard input)\n"
+     "  --platform=os/arch[/variant] :image of multi-platform entries (default: host)\n",
+     true},
+    {"save", cmd_save,
+     "save: write images to one tarball (Docker 25+ layout: docker load, skopeo\n"
+     "docker-archive: and oci-archive: read it)\n"
+     "save [-o <archive> | --output=<archive> | -o -] <repo/image:tag> [...]\n"
+     "  -o <archive>               :write this new file (default: standard output)\n",
+     true},
+    {"import", cmd_import,
+     "import: a root filesystem tarball (docker export) as a new image\n"
+     "import [options] <tarball | -> <repo/image:tag>\n"
+     "import --tocontainer [--name=<name>] [options] <tarball | -> [<repo/image:tag>]\n"
+     "import --clone [--name=<name>] <tarball | ->\n"
+     "  --mv                       :move the tarball into the repository\n"
+     "  --platform=os/arch[/variant] :platform recorded in the image\n"
+     "  --tocontainer              :create a container, not an image; print its id\n"
+     "  --clone                    :a tarball of \"export --clone\" as a new container\n"
+     "  --name=<name>              :name of the new container\n",
+     true},
+    {"export", cmd_export,
+     "export: write a container's root filesystem as a tarball\n"
+     "export [-o <file> | --output=<file> | -] [--clone] <container-id-or-name>\n"
+     "  -o <file>                  :write this new file (default: standard output)\n"
+     "  --clone                    :the whole container (metadata, execution mode)\n",
+     true},
+    {"tag", cmd_tag,
+     "tag: give a local image another name (no data is copied)\n"
+     "tag <repo/image:tag> <new-repo/image:tag>\n",
+     true},
+    {"rename", cmd_rename,
+     "rename: rename a container name, or an image (tag it, then untag the old name)\n"
+     "rename <name | repo/image:tag> <new-name | new-repo/image:tag>\n",
      true},
     {"mkrepo", cmd_mkrepo,
      "mkrepo: create a repository in a new directory\n"

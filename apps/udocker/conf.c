@@ -52,6 +52,7 @@ const struct ud_conf_key ud_conf_keys[] = {
     {"max_download_connections", K_LONG, OFF(max_download_connections), "UDOCKER_MAX_CONNECTIONS",
      0},
     {"ca_bundle", K_STR, OFF(ca_bundle), "UDOCKER_CA_BUNDLE", 0},
+    {"registry_mirrors", K_STRV, OFF(registry_mirrors), "UDOCKER_REGISTRY_MIRRORS", 0},
     {"override_default_execution_mode", K_STR, OFF(override_default_execution_mode),
      "UDOCKER_DEFAULT_EXECUTION_MODE", 0},
     {"default_execution_modes", K_RAW, OFF(default_execution_modes), NULL, 0},

@@ -52,6 +52,8 @@ struct ud_conf {
     char *http_agent;                    /* "" = library default */
     long max_download_connections;       /* parallel blob transfers (12); UDOCKER_MAX_CONNECTIONS */
     char *ca_bundle;                     /* ca_bundle / UDOCKER_CA_BUNDLE; "" = system default */
+    char **registry_mirrors;             /* registry_mirrors / UDOCKER_REGISTRY_MIRRORS: URL
+                                            (Docker Hub) or host=URL entries, or NULL */
     struct ud_conf_registry *registries; /* docker_registries map */
     size_t nregistries;
 

@@ -94,6 +94,27 @@ ud_fmt_image_row(const char *repo, const char *tag, bool is_protected, const cha
 }
 
 char *
+ud_fmt_image_row_index(const char *repo, const char *tag, bool is_protected, const char *platform,
+                       const char *const *index_platforms)
+{
+    cleanup_free char *row = ud_fmt_image_row(repo, tag, is_protected, platform);
+    struct ud_buf b;
+    if (!row)
+        return NULL;
+    ud_buf_init(&b, 0);
+    int rc = ud_buf_appendf(&b, NULL, "%s  [index", row);
+    for (size_t i = 0; rc == 0 && index_platforms && index_platforms[i]; i++)
+        rc = ud_buf_appendf(&b, NULL, "%s%s", i ? " " : ": ", index_platforms[i]);
+    if (rc == 0)
+        rc = ud_buf_append(&b, "]", 1, NULL);
+    if (rc) {
+        ud_buf_fini(&b);
+        return NULL;
+    }
+    return ud_buf_steal(&b);
+}
+
+char *
 ud_fmt_image_blob(const char *name, uint64_t mib)
 {
     return ud_asprintf("    /%s (%" PRIu64 " MB)", name, mib);

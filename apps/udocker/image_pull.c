@@ -3,8 +3,9 @@
  * Pull orchestration: with the site (pull_site.c) and the platform
  * manifest (pull_plan.c) known, hand every blob to the registry client in
  * one call so transfers share connections and run in parallel, show
- * progress, handle interruption, and publish the tag through a layerstore
- * transaction.
+ * progress (progress.h), handle interruption, and publish the tag through
+ * a layerstore transaction. Content may come from registry mirrors tried
+ * in order before the registry itself (sources, below).
  */
 #include "image_pull.h"
 
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "pull_int.h"
 #include "ud/layerstore.h"
 #include "ud/oci-manifest.h"
@@ -26,46 +28,13 @@
 /* Progress and interruption                                           */
 /* ------------------------------------------------------------------ */
 
+/* Registry events to the display (progress.h). During a retry round
+ * the callback indexes a subset: map turns them back into plan indexes. */
 struct progress {
-    bool enabled; /* stdout is a terminal and INFO lines are shown */
-    bool drawn;   /* a status line is on screen */
-    const struct ud_pull_plan *plan;
-    int64_t *done;     /* per blob */
-    int64_t *total;    /* per blob, -1 unknown */
-    const size_t *map; /* callback index -> plan index during a retry round */
-    size_t finished;
-    struct timespec last;
+    struct ud_progress *ui; /* NULL: nothing shown (-q) */
+    size_t n;
+    const size_t *map;
 };
-
-static void
-progress_draw(struct progress *p, bool force)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long ms = (now.tv_sec - p->last.tv_sec) * 1000 + (now.tv_nsec - p->last.tv_nsec) / 1000000;
-    if (!force && p->drawn && ms < 150)
-        return;
-    p->last = now;
-    int64_t done = 0, total = 0;
-    for (size_t i = 0; i < p->plan->n; i++) {
-        done += p->done[i];
-        total += p->total[i] > 0 ? p->total[i] : 0;
-    }
-    printf("\rDownloading %zu/%zu blobs: %.1f / %.1f MB\033[K", p->finished, p->plan->n,
-           (double)done / 1048576.0, (double)total / 1048576.0);
-    fflush(stdout);
-    p->drawn = true;
-}
-
-static void
-progress_end(struct progress *p)
-{
-    if (p->enabled && p->drawn) {
-        fputs("\r\033[K", stdout);
-        fflush(stdout);
-        p->drawn = false;
-    }
-}
 
 static void
 progress_cb(void *ctx, enum ud_reg_progress_event ev, size_t index, const char *digest,
@@ -73,27 +42,26 @@ progress_cb(void *ctx, enum ud_reg_progress_event ev, size_t index, const char *
 {
     struct progress *p = ctx;
     (void)digest;
-    if (!p->enabled)
+    (void)total;
+    if (p->ui == NULL)
         return;
     if (p->map != NULL)
         index = p->map[index];
-    if (index >= p->plan->n)
+    if (index >= p->n)
         return;
-    if (total > 0)
-        p->total[index] = total;
     switch (ev) {
     case UD_REG_BLOB_START:
     case UD_REG_BLOB_PROGRESS:
-        p->done[index] = done;
-        progress_draw(p, false);
+        ud_progress_update(p->ui, index, done);
         break;
     case UD_REG_BLOB_CACHED:
+        ud_progress_done(p->ui, index, "Already exists");
+        break;
     case UD_REG_BLOB_DONE:
-        p->done[index] = p->total[index] > 0 ? p->total[index] : done;
-        p->finished++;
-        progress_draw(p, true);
+        ud_progress_done(p->ui, index, "Pull complete");
         break;
     case UD_REG_BLOB_FAILED:
+        ud_progress_failed(p->ui, index);
         break;
     }
 }
@@ -143,15 +111,32 @@ signals_restore(const struct saved_signals *s)
 
 _Static_assert(sizeof(sig_atomic_t) == sizeof(int), "the cancel flag is read as an int");
 
+/* Where the pull may get its content from: the mirrors that apply, in
+ * order, then the registry itself. A source that cannot be connected to
+ * is marked dead and never asked again during this pull, so a mirror
+ * that is down costs one connect timeout, not one per request. */
+struct pull_source {
+    char *url;
+    bool mirror;
+    bool dead;
+    struct ud_reg_client *client;
+};
+
 struct pull_ctx {
     struct ud_cli *cli;
+    const struct ud_pull_opts *opts;
+    struct pull_source *src;
+    size_t nsrc;
+    size_t cur; /* the source that served the manifest */
     struct ud_image_ref ref;
     struct ud_platform want;
     struct ud_pull_site site;
-    char *remote; /* repository path at the registry */
-    struct ud_reg_client *client;
-    char *body; /* platform manifest as served */
+    char *remote;                 /* repository path at the registry */
+    struct ud_reg_client *client; /* borrowed: src[cur].client */
+    char *body;                   /* platform manifest as served */
     size_t len;
+    char *index; /* the index it was chosen from, NULL if none */
+    size_t index_len;
     struct ud_manifest m;
     struct ud_pull_plan plan;
     struct ud_reg_blob *rb; /* one per plan entry */
@@ -161,17 +146,23 @@ struct pull_ctx {
 static void
 pull_ctx_fini(struct pull_ctx *x)
 {
-    ud_reg_client_free(x->client);
+    for (size_t i = 0; i < x->nsrc; i++) {
+        ud_reg_client_free(x->src[i].client);
+        free(x->src[i].url);
+    }
+    free(x->src);
+    ud_progress_free(x->prog.ui);
     ud_oci_ref_fini(&x->ref);
     ud_pull_site_fini(&x->site);
     free(x->remote);
     free(x->body);
+    free(x->index);
     ud_oci_manifest_fini(&x->m);
     ud_pull_plan_fini(&x->plan);
     free(x->rb);
-    free(x->prog.done);
-    free(x->prog.total);
 }
+
+static int sources_build(struct pull_ctx *x, struct ud_error *err);
 
 /* Parse what the user gave; prints the error. */
 static int
@@ -194,11 +185,105 @@ pull_prepare(struct pull_ctx *x, const char *spec, const struct ud_pull_opts *o)
     }
     if (ud_pull_site_select(x->cli->conf, x->ref.registry_host, o->registry_opt, o->index_opt,
                             &x->site, &e) < 0 ||
-        ud_pull_remote_repo(x->cli->conf, &x->ref, &x->site, &x->remote, &e) < 0) {
+        ud_pull_remote_repo(x->cli->conf, &x->ref, &x->site, &x->remote, &e) < 0 ||
+        sources_build(x, &e) < 0) {
         ud_err("%s", e.msg);
         return -1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sources: mirrors, then the registry                                 */
+/* ------------------------------------------------------------------ */
+
+static int
+sources_build(struct pull_ctx *x, struct ud_error *err)
+{
+    cleanup_strv char **mirrors = NULL;
+    int rc = ud_pull_mirrors_for(x->cli->conf, &x->ref, &x->site, &mirrors, err);
+    if (rc < 0)
+        return rc;
+    size_t nm = 0;
+    while (mirrors[nm] != NULL)
+        nm++;
+    x->src = ud_calloc(nm + 1, sizeof(*x->src));
+    if (x->src == NULL)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    for (size_t i = 0; i < nm; i++) {
+        x->src[i].mirror = true;
+        x->src[i].url = ud_steal(&mirrors[i]);
+        x->nsrc++;
+    }
+    x->src[nm].url = ud_strdup(x->site.registry_url);
+    if (x->src[nm].url == NULL)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    x->nsrc++;
+    return 0;
+}
+
+/* A client for source i, opened on first use. A mirror is probed once
+ * (a single attempt): if it cannot be reached it is marked dead, and
+ * every later call answers UD_ENET at once. Mirror clients make one
+ * attempt per request, since the next source is the retry. */
+static int
+source_open(struct pull_ctx *x, size_t i, struct ud_error *err)
+{
+    struct pull_source *s = &x->src[i];
+    const volatile int *cancel = (const volatile int *)&pull_cancel;
+    if (s->client != NULL)
+        return 0;
+    if (s->dead)
+        return ud_error_set(err, UD_ENET, 0, "%s: unreachable", s->url);
+    if (!s->mirror)
+        return ud_pull_client_open(x->cli, &x->site, x->opts->http_proxy, progress_cb, &x->prog,
+                                   cancel, &s->client, err);
+    int rc = ud_pull_client_open_url(x->cli, s->url, NULL, x->opts->http_proxy, 1, progress_cb,
+                                     &x->prog, cancel, &s->client, err);
+    if (rc == 0)
+        rc = ud_reg_probe(s->client, err);
+    if (rc < 0) {
+        ud_reg_client_free(s->client);
+        s->client = NULL;
+        s->dead = rc == UD_ENET || rc == UD_EUNSUPP;
+        ud_log(UD_LOG_VERBOSE, "mirror %s: %s", s->url, err->msg);
+    }
+    return rc;
+}
+
+/* The manifest from the first source that has it. Mirrors that fail
+ * (unreachable, 404, 5xx, refused) give way to the next source; the
+ * registry's own answer is final. */
+static int
+manifest_from_sources(struct pull_ctx *x, struct ud_error *err)
+{
+    int rc = UD_ENET;
+    for (size_t i = 0; i < x->nsrc; i++) {
+        struct pull_source *s = &x->src[i];
+        if (s->dead)
+            continue;
+        rc = source_open(x, i, err);
+        if (rc == 0)
+            rc =
+                ud_pull_manifest_resolve_index(s->client, x->remote, x->ref.tag, &x->want, &x->body,
+                                               &x->len, &x->m, &x->index, &x->index_len, err);
+        if (rc == 0) {
+            x->cur = i;
+            x->client = s->client;
+            if (s->mirror)
+                ud_log(UD_LOG_VERBOSE, "using mirror %s", s->url);
+            return 0;
+        }
+        if (rc == UD_ECANCELED || rc == UD_ENOMEM || !s->mirror)
+            return rc;
+        ud_log(UD_LOG_VERBOSE, "mirror %s: %s; trying the next source", s->url, err->msg);
+        if (rc == UD_ENET) {
+            s->dead = true;
+            ud_reg_client_free(s->client);
+            s->client = NULL;
+        }
+    }
+    return rc;
 }
 
 /* A blob found verified in layers/ is a success. The client reports it
@@ -247,10 +332,21 @@ wait_for_other_download(const char *dest_path)
     }
 }
 
-/* One more fetch of the blobs that were busy. Returns 1 when none was,
- * else the fetch's result (0 or a UD_E* code). */
+/* A blob that another source may well serve: the failure was the
+ * source's (missing, broken, unreachable, refused), not the content's. */
+static bool
+source_failure(int status)
+{
+    return status == UD_ENOTFOUND || status == UD_EREMOTE || status == UD_ENET ||
+           status == UD_EAUTH;
+}
+
+/* One more fetch, from client, of the blobs that were busy (busy: after
+ * waiting for the other download) or that failed at their source (!busy).
+ * Returns 1 when there was none, else the fetch's result (0 or a UD_E*
+ * code: the first failure not ours to wait for). */
 static int
-fetch_busy_again(struct pull_ctx *x, struct ud_error *err)
+fetch_again(struct pull_ctx *x, struct ud_reg_client *client, bool busy, struct ud_error *err)
 {
     cleanup_free size_t *map = ud_calloc(x->plan.n ? x->plan.n : 1, sizeof(size_t));
     cleanup_free struct ud_reg_blob *again = ud_calloc(x->plan.n ? x->plan.n : 1, sizeof(*again));
@@ -259,32 +355,58 @@ fetch_busy_again(struct pull_ctx *x, struct ud_error *err)
     if (map == NULL || again == NULL)
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
     for (size_t i = 0; i < x->plan.n; i++) {
-        if (x->rb[i].status != UD_EBUSY || x->rb[i].cached)
+        if (blob_ok(&x->rb[i]) ||
+            (busy ? x->rb[i].status != UD_EBUSY : !source_failure(x->rb[i].status)))
             continue;
-        ud_log(UD_LOG_VERBOSE, "waiting for another process downloading %s", x->rb[i].digest);
-        int rc = wait_for_other_download(x->rb[i].dest_path);
-        if (rc < 0)
-            return ud_error_set(err, rc, 0, "interrupted");
+        if (busy) {
+            ud_log(UD_LOG_VERBOSE, "waiting for another process downloading %s", x->rb[i].digest);
+            int rc = wait_for_other_download(x->rb[i].dest_path);
+            if (rc < 0)
+                return ud_error_set(err, rc, 0, "interrupted");
+        }
         again[k] = x->rb[i];
+        again[k].status = 0;
+        memset(&again[k].error, 0, sizeof(again[k].error));
         map[k++] = i;
     }
     if (k == 0)
         return 1;
     x->prog.map = map;
-    int rc = ud_reg_blobs_fetch(x->client, x->remote, again, k, err);
+    int rc = ud_reg_blobs_fetch(client, x->remote, again, k, err);
     x->prog.map = NULL;
     for (size_t j = 0; j < k; j++)
         x->rb[map[j]] = again[j];
     if (rc < 0 && rc != UD_ECANCELED && all_blobs_ok(x))
         rc = 0;
     if (rc < 0 && rc != UD_ECANCELED) {
-        /* the first failure that is not ours to wait for decides */
         for (size_t i = 0; i < x->plan.n; i++) {
             if (!blob_ok(&x->rb[i]) && x->rb[i].status != UD_EBUSY) {
                 *err = x->rb[i].error;
                 return x->rb[i].status;
             }
         }
+    }
+    return rc;
+}
+
+/* Blobs the serving source could not give: ask the next sources in
+ * order (a mirror may lack a layer the registry has). */
+static int
+fetch_from_next_sources(struct pull_ctx *x, int rc, struct ud_error *err)
+{
+    for (size_t j = x->cur + 1; j < x->nsrc && rc < 0 && rc != UD_ECANCELED; j++) {
+        struct ud_error e = {0};
+        bool any = false;
+        for (size_t i = 0; i < x->plan.n; i++)
+            any = any || (!blob_ok(&x->rb[i]) && source_failure(x->rb[i].status));
+        if (!any)
+            break;
+        if (source_open(x, j, &e) < 0)
+            continue;
+        ud_log(UD_LOG_VERBOSE, "fetching the missing blobs from %s", x->src[j].url);
+        int r = fetch_again(x, x->src[j].client, false, err);
+        if (r != 1)
+            rc = r;
     }
     return rc;
 }
@@ -302,26 +424,28 @@ pull_blobs(struct pull_ctx *x, struct ud_store_image_txn *txn, struct ud_error *
             return rc;
     }
     x->rb = ud_calloc(n ? n : 1, sizeof(*x->rb));
-    x->prog.done = ud_calloc(n ? n : 1, sizeof(int64_t));
-    x->prog.total = ud_calloc(n ? n : 1, sizeof(int64_t));
-    if (x->rb == NULL || x->prog.done == NULL || x->prog.total == NULL)
+    if (x->rb == NULL)
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    x->prog.ui = ud_progress_new("Downloading", n);
+    x->prog.n = n;
     for (size_t i = 0; i < n; i++) {
         x->rb[i].digest = x->plan.blobs[i].digest;
         x->rb[i].size = x->plan.blobs[i].size;
         x->rb[i].dest_path = x->plan.blobs[i].dest_path;
-        x->prog.total[i] = x->plan.blobs[i].size;
+        ud_progress_item(x->prog.ui, i, x->plan.blobs[i].digest, x->plan.blobs[i].size);
         ud_info("downloading layer %s", x->plan.blobs[i].digest);
     }
-    x->prog.plan = &x->plan;
     int rc = ud_reg_blobs_fetch(x->client, x->remote, x->rb, n, err);
     for (int round = 0; rc < 0 && rc != UD_ECANCELED && round < BUSY_ROUNDS; round++) {
-        int r = fetch_busy_again(x, err);
+        int r = fetch_again(x, x->client, true, err);
         if (r == 1) /* nothing was busy */
             break;
         rc = r;
     }
-    progress_end(&x->prog);
+    if (rc < 0 && rc != UD_ECANCELED && !all_blobs_ok(x))
+        rc = fetch_from_next_sources(x, rc, err);
+    ud_progress_free(x->prog.ui);
+    x->prog.ui = NULL;
     if (rc < 0 && rc != UD_ECANCELED && all_blobs_ok(x))
         rc = 0;
     return rc;
@@ -395,6 +519,8 @@ pull_store(struct pull_ctx *x, struct ud_store *store)
         return -1;
     }
     int rc = ud_store_image_put_manifest(txn, x->body, x->len, &e);
+    if (rc == 0 && x->index != NULL) /* for "images -p" */
+        rc = ud_store_image_put_index(txn, x->index, x->index_len, &e);
     if (rc == 0)
         rc = pull_blobs(x, txn, &e);
     if (rc < 0) {
@@ -413,6 +539,19 @@ pull_store(struct pull_ctx *x, struct ud_store *store)
     return 0;
 }
 
+void
+ud_pull_opts_parse(struct ud_cmdline *cl, struct ud_pull_opts *o)
+{
+    static const char *const value_opts[] = {
+        "--index=", "--registry=", "--httpproxy=", "--platform=", NULL};
+
+    ud_cmdline_declare(cl, value_opts);
+    o->index_opt = ud_cmdline_opt(cl, "--index=");
+    o->registry_opt = ud_cmdline_opt(cl, "--registry=");
+    o->http_proxy = ud_cmdline_opt(cl, "--httpproxy=");
+    o->platform = ud_cmdline_opt(cl, "--platform=");
+}
+
 int
 ud_image_pull(struct ud_cli *cli, const char *spec, const struct ud_pull_opts *opts)
 {
@@ -424,6 +563,7 @@ ud_image_pull(struct ud_cli *cli, const char *spec, const struct ud_pull_opts *o
 
     if (opts == NULL)
         opts = &none;
+    x.opts = opts;
     if (pull_prepare(&x, spec, opts) < 0) {
         pull_ctx_fini(&x);
         return 1;
@@ -433,13 +573,8 @@ ud_image_pull(struct ud_cli *cli, const char *spec, const struct ud_pull_opts *o
         pull_ctx_fini(&x);
         return 1;
     }
-    x.prog.enabled = isatty(STDOUT_FILENO) && ud_log_enabled(UD_LOG_INFO);
     signals_catch(&saved);
-    int rc = ud_pull_client_open(cli, &x.site, opts->http_proxy, progress_cb, &x.prog,
-                                 (const volatile int *)&pull_cancel, &x.client, &e);
-    if (rc == 0)
-        rc = ud_pull_manifest_resolve(x.client, x.remote, x.ref.tag, &x.want, &x.body, &x.len, &x.m,
-                                      &e);
+    int rc = manifest_from_sources(&x, &e);
     if (rc < 0) {
         if (rc == UD_ECANCELED)
             ud_info("keyboard interrupt");

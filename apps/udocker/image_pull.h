@@ -107,6 +107,9 @@ struct ud_pull_opts {
     const char *platform;     /* --platform=os/arch[/variant]; NULL: host */
 };
 
+/* Declare and read the four options above on cl (pull, manifest). */
+void ud_pull_opts_parse(struct ud_cmdline *cl, struct ud_pull_opts *o);
+
 /* Pull spec ("busybox", "quay.io/org/img:tag", "127.0.0.1:5000/lab/img:1",
  * "img@sha256:...") into cli's repository, printing what upstream prints:
  * "Info: downloading layer <digest>" per blob (INFO), a status line on a

@@ -15,18 +15,10 @@ ud_imagespec_split(const char *spec, char **repo, char **tag, struct ud_error *e
 {
     if (!spec || !spec[0])
         return ud_error_set(err, UD_EINVAL, 0, "must specify image:tag or repository/image:tag");
-    struct ud_image_ref ref = {0};
-    if (ud_oci_ref_parse(spec, &ref, err))
+    int rc = ud_oci_ref_split(spec, repo, tag, err);
+    if (rc == UD_ENOMEM)
+        return rc;
+    if (rc < 0)
         return ud_error_set(err, UD_EINVAL, 0, "must specify image:tag or repository/image:tag");
-    char *r = ud_strdup(ref.local_repo);
-    char *t = ud_strdup(ref.tag);
-    ud_oci_ref_fini(&ref);
-    if (!r || !t) {
-        free(r);
-        free(t);
-        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-    }
-    *repo = r;
-    *tag = t;
     return 0;
 }

@@ -59,3 +59,26 @@ ud_keystore_path_get(const struct ud_conf *conf, char **out, struct ud_error *er
     free(udhome);
     return rc;
 }
+
+int
+ud_docker_config_path_get(char **out, struct ud_error *err)
+{
+    const char *dir = getenv("DOCKER_CONFIG");
+    char *path;
+    if (dir != NULL && dir[0] != '\0') {
+        path = ud_path_join(dir, "config.json");
+    } else {
+        const char *home = getenv("HOME");
+        if (home == NULL || home[0] == '\0') {
+            struct passwd *pw = getpwuid(geteuid());
+            home = pw != NULL ? pw->pw_dir : NULL;
+        }
+        if (home == NULL || home[0] == '\0')
+            return ud_error_set(err, UD_EINVAL, 0, "no home directory for .docker/config.json");
+        path = ud_asprintf("%s/.docker/config.json", home);
+    }
+    if (path == NULL)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    *out = path;
+    return 0;
+}

@@ -23,3 +23,8 @@ int ud_keystore_path_build(const char *udocker_home, const char *setting, char *
  * when conf is given; without conf, UDOCKER_KEYSTORE under $HOME/.udocker
  * ($HOME, else the password database). */
 int ud_keystore_path_get(const struct ud_conf *conf, char **out, struct ud_error *err) UD_WUR;
+
+/* The Docker CLI's config file: $DOCKER_CONFIG/config.json, else
+ * $HOME/.docker/config.json (home from the password database when $HOME
+ * is unset). *out is the caller's. UD_EINVAL when no home is known. */
+int ud_docker_config_path_get(char **out, struct ud_error *err) UD_WUR;

@@ -43,6 +43,11 @@ char *ud_fmt_pylist(const char *const *v, bool empty_as_blank);
 /* "images" lines: "repo:tag    P" or, with -p, "<platform:18> P repo:tag". */
 char *ud_fmt_image_row(const char *repo, const char *tag, bool is_protected,
                        const char *platform /* NULL without -p */);
+/* "images -p" row of an image pulled through an index: the row above, then
+ * "  [index: <platform> ...]" with what the index offers ("  [index]" when
+ * it names none). */
+char *ud_fmt_image_row_index(const char *repo, const char *tag, bool is_protected,
+                             const char *platform, const char *const *index_platforms);
 /* "images -l" blob line: "    /<name> (<N> MB)". */
 char *ud_fmt_image_blob(const char *name, uint64_t mib);
 

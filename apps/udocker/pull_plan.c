@@ -100,16 +100,54 @@ manifest_get_error(int rc, struct ud_error *err)
     return rc;
 }
 
-/* GET the manifest for reference; when it is an index, pick want's entry
- * and GET that, following nested indexes a bounded number of times. On
- * success *body is the platform manifest as served (what "manifest"
- * stores) and *m its parsed form. */
 int
 ud_pull_manifest_resolve(struct ud_reg_client *c, const char *remote, const char *reference,
                          const struct ud_platform *want, char **body_out, size_t *len_out,
                          struct ud_manifest *m_out, struct ud_error *err)
 {
+    return ud_pull_manifest_resolve_index(c, remote, reference, want, body_out, len_out, m_out,
+                                          NULL, NULL, err);
+}
+
+/* One index level: select want's entry; its digest becomes *ref. */
+static int
+index_step(const char *body, size_t len, enum ud_oci_kind kind, const struct ud_platform *want,
+           char **ref, struct ud_error *err)
+{
+    struct ud_index idx = {0};
+    const struct ud_descriptor *d = NULL;
+    int rc = ud_oci_index_parse(body, len, kind, &idx, err);
+    if (rc < 0) {
+        ud_error_prefix(err, "invalid manifest index: ");
+        return rc;
+    }
+    rc = ud_oci_index_select(&idx, want, &d, err);
+    if (rc == 0) {
+        char *next = ud_strdup(d->digest);
+        if (next == NULL) {
+            rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+        } else {
+            free(*ref);
+            *ref = next;
+        }
+    }
+    ud_oci_index_fini(&idx);
+    return rc;
+}
+
+/* GET the manifest for reference; when it is an index, pick want's entry
+ * and GET that, following nested indexes a bounded number of times. On
+ * success *body is the platform manifest as served (what "manifest"
+ * stores) and *m its parsed form. */
+int
+ud_pull_manifest_resolve_index(struct ud_reg_client *c, const char *remote, const char *reference,
+                               const struct ud_platform *want, char **body_out, size_t *len_out,
+                               struct ud_manifest *m_out, char **index_out, size_t *index_len_out,
+                               struct ud_error *err)
+{
     cleanup_free char *ref = ud_strdup(reference);
+    cleanup_free char *index = NULL;
+    size_t index_len = 0;
 
     if (ref == NULL)
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
@@ -140,25 +178,18 @@ ud_pull_manifest_resolve(struct ud_reg_client *c, const char *remote, const char
             *m_out = m;
             *len_out = len;
             *body_out = ud_steal(&body);
+            if (index_out != NULL) {
+                *index_out = ud_steal(&index);
+                *index_len_out = index_len;
+            }
             return 0;
         }
-        struct ud_index idx = {0};
-        const struct ud_descriptor *d = NULL;
-        rc = ud_oci_index_parse(body, len, kind, &idx, err);
-        if (rc < 0) {
-            ud_error_prefix(err, "invalid manifest index: ");
-            return rc;
-        }
-        rc = ud_oci_index_select(&idx, want, &d, err);
-        if (rc == 0) {
-            free(ref);
-            ref = ud_strdup(d->digest);
-            if (ref == NULL)
-                rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-        }
-        ud_oci_index_fini(&idx);
+        rc = index_step(body, len, kind, want, &ref, err);
         if (rc < 0)
             return rc;
+        free(index);
+        index = ud_steal(&body);
+        index_len = len;
     }
     return ud_error_set(err, UD_EUNSUPP, 0, "manifest index nested too deeply");
 }

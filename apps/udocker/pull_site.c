@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "image_pull.h"
 #include "keystore_path.h"
+#include "pull_int.h"
 #include "ud/oci-manifest.h"
 
 #define HUB_INDEX_DEFAULT "https://hub.docker.com"
@@ -272,45 +273,87 @@ fill_options(const struct ud_cli *cli, const char *url, const char *proxy, const
     o->download_timeout_s = conf->download_timeout > 0 ? conf->download_timeout : 0;
 }
 
-/* Stored credentials for url. A missing or unreadable keystore means an
- * anonymous pull, as upstream does; only the reason is logged. */
-static char *
-lookup_auth(const struct ud_cli *cli, const char *url)
+/* Credentials for url: udocker's own keystore first, then what
+ * "docker login" left in the Docker CLI's config.json (auths entries,
+ * credsStore/credHelpers helpers). A missing or unreadable source means
+ * an anonymous pull, as upstream does; a malformed config.json is one
+ * warning line. */
+struct creds {
+    char *auth;     /* base64 user:pass */
+    char *identity; /* OAuth2 refresh token */
+};
+
+static void
+creds_fini(struct creds *c)
+{
+    free(c->auth);
+    free(c->identity);
+    c->auth = c->identity = NULL;
+}
+
+static void
+lookup_auth(const struct ud_cli *cli, const char *url, struct creds *out)
 {
     struct ud_error e = {0};
     cleanup_free char *path = NULL;
-    char *auth = NULL;
+    char *auth = NULL, *identity = NULL;
 
-    if (ud_keystore_path_get(cli->conf, &path, &e) < 0)
-        return NULL;
-    int rc = ud_reg_keystore_get(path, url, &auth, &e);
-    if (rc < 0) {
+    if (ud_keystore_path_get(cli->conf, &path, &e) == 0) {
+        int rc = ud_reg_keystore_get(path, url, &auth, &e);
+        if (rc == 0) {
+            out->auth = auth;
+            return;
+        }
         if (rc != UD_ENOENT)
             ud_log(UD_LOG_VERBOSE, "keystore %s: %s", path, e.msg);
-        return NULL;
     }
-    return auth;
+    free(path);
+    path = NULL;
+    if (ud_docker_config_path_get(&path, &e) < 0)
+        return;
+    long tmo = cli->conf != NULL && cli->conf->timeout > 0 ? cli->conf->timeout : 12;
+    int rc = ud_reg_docker_credentials(path, url, tmo * 1000, &auth, &identity, &e);
+    if (rc == 0) {
+        ud_log(UD_LOG_DEBUG, "credentials for %s from %s", url, path);
+        out->auth = auth;
+        out->identity = identity;
+    } else if (rc == UD_EPARSE || rc == UD_ETOOBIG) {
+        ud_warn("ignoring %s", e.msg);
+    } else if (rc != UD_ENOENT) {
+        ud_log(UD_LOG_DEBUG, "%s", e.msg);
+    }
 }
 
-/* A client for url with the CLI's settings and the credentials stored
- * for url (or, failing that, for also_url: "login --registry=host" stores
- * under https://host, and a registry reached over plain http may also have
- * been stored under http://host). */
+int
+ud_pull_client_open_url(const struct ud_cli *cli, const char *url, const char *also_url,
+                        const char *proxy, int attempts, ud_reg_progress_fn progress,
+                        void *progress_ctx, const volatile int *cancel, struct ud_reg_client **out,
+                        struct ud_error *err)
+{
+    struct creds cr = {0};
+    struct ud_reg_options o;
+
+    lookup_auth(cli, url, &cr);
+    if (cr.auth == NULL && cr.identity == NULL && also_url != NULL && strcmp(url, also_url) != 0)
+        lookup_auth(cli, also_url, &cr);
+    fill_options(cli, url, proxy, cr.auth, &o);
+    o.identity_token = cr.identity;
+    o.max_attempts = attempts;
+    o.progress = progress;
+    o.progress_ctx = progress_ctx;
+    o.cancel = cancel;
+    int rc = ud_reg_client_new(&o, out, err);
+    creds_fini(&cr);
+    return rc;
+}
+
 static int
 client_open(const struct ud_cli *cli, const char *url, const char *also_url, const char *proxy,
             ud_reg_progress_fn progress, void *progress_ctx, const volatile int *cancel,
             struct ud_reg_client **out, struct ud_error *err)
 {
-    cleanup_free char *auth = lookup_auth(cli, url);
-    struct ud_reg_options o;
-
-    if (auth == NULL && also_url != NULL && strcmp(url, also_url) != 0)
-        auth = lookup_auth(cli, also_url);
-    fill_options(cli, url, proxy, auth, &o);
-    o.progress = progress;
-    o.progress_ctx = progress_ctx;
-    o.cancel = cancel;
-    return ud_reg_client_new(&o, out, err);
+    return ud_pull_client_open_url(cli, url, also_url, proxy, 0, progress, progress_ctx, cancel,
+                                   out, err);
 }
 
 int
@@ -351,5 +394,83 @@ ud_pull_client_open(const struct ud_cli *cli, const struct ud_pull_site *site, c
     }
     ud_reg_client_free(c);
     *out = h;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mirrors                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Does the mirror entry's host key name the registry of this pull? A
+ * Docker Hub name stands for Docker Hub whatever URL it is reached by. */
+static bool
+mirror_key_matches(const struct ud_conf *conf, const char *key, size_t klen,
+                   const struct ud_image_ref *ref, const struct ud_pull_site *site)
+{
+    cleanup_free char *k = ud_strndup(key, klen);
+    if (k == NULL)
+        return false;
+    if (is_hub_host(k))
+        return site_is_hub(conf, site->registry_url);
+    if (ref->registry_host != NULL && strcasecmp(k, ref->registry_host) == 0)
+        return true;
+    return url_names_host(site->registry_url, k);
+}
+
+/* One entry ("URL" or "host=URL"): append its URL to v when it applies. */
+static int
+mirror_entry(const struct ud_conf *conf, const char *e, size_t n, const struct ud_image_ref *ref,
+             const struct ud_pull_site *site, char ***v, struct ud_error *err)
+{
+    const char *eq = memchr(e, '=', n);
+    const char *url = e;
+    size_t ulen = n;
+    if (eq != NULL) {
+        if (!mirror_key_matches(conf, e, (size_t)(eq - e), ref, site))
+            return 0;
+        url = eq + 1;
+        ulen = n - (size_t)(eq - e) - 1;
+    } else if (!site_is_hub(conf, site->registry_url)) {
+        return 0;
+    }
+    cleanup_free char *raw = ud_strndup(url, ulen);
+    cleanup_free char *norm = NULL;
+    bool given = false;
+    if (raw == NULL)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    int rc = url_normalise(raw, &norm, &given, err);
+    if (rc < 0) {
+        ud_error_prefix(err, "registry_mirrors: ");
+        return rc;
+    }
+    if (strcmp(norm, site->registry_url) == 0)
+        return 0; /* the registry itself comes last anyway */
+    for (size_t i = 0; *v != NULL && (*v)[i] != NULL; i++)
+        if (strcmp((*v)[i], norm) == 0)
+            return 0;
+    return ud_strv_push(v, norm, err);
+}
+
+int
+ud_pull_mirrors_for(const struct ud_conf *conf, const struct ud_image_ref *ref,
+                    const struct ud_pull_site *site, char ***out, struct ud_error *err)
+{
+    cleanup_strv char **v = ud_calloc(1, sizeof(char *));
+    if (v == NULL)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    for (size_t i = 0; conf != NULL && conf->registry_mirrors && conf->registry_mirrors[i]; i++) {
+        const char *p = conf->registry_mirrors[i];
+        while (*p != '\0') {
+            p += strspn(p, ", \t");
+            size_t n = strcspn(p, ", \t");
+            if (n > 0) {
+                int rc = mirror_entry(conf, p, n, ref, site, &v, err);
+                if (rc < 0)
+                    return rc;
+            }
+            p += n;
+        }
+    }
+    *out = ud_steal(&v);
     return 0;
 }

@@ -33,6 +33,12 @@ static const struct good_case good[] = {
     {"busybox:1.36", NULL, "busybox", "library/busybox", "1.36", false, true},
     {"library/busybox:1.36", NULL, "library/busybox", "library/busybox", "1.36", false, true},
     {"user/repo", NULL, "user/repo", "user/repo", "latest", false, true},
+    /* One-character components, as Docker accepts them. */
+    {"a", NULL, "a", "library/a", "latest", false, true},
+    {"x:1", NULL, "x", "library/x", "1", false, true},
+    {"library/a", NULL, "library/a", "library/a", "latest", false, true},
+    {"a/b:c", NULL, "a/b", "a/b", "c", false, true},
+    {"quay.io/x", "quay.io", "quay.io/x", "x", "latest", false, false},
     {"library", NULL, "library", "library", "latest", false, true},
     {"my_image.v2", NULL, "my_image.v2", "library/my_image.v2", "latest", false, true},
     {"quay.io/org/img:tag", "quay.io", "quay.io/org/img", "org/img", "tag", false, false},
@@ -101,7 +107,6 @@ test_bad_refs(void **state)
 
     const char *bad[] = {
         "",
-        "a",
         "/busybox",
         "busybox/",
         "a//b",
@@ -272,13 +277,52 @@ test_alloc_failures(void **state)
     }
 }
 
+/* The local repository and tag only, for every good case; nothing
+ * written on failure, allocation failures included. */
+static void
+test_split(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char *repo = NULL, *tag = NULL;
+        assert_int_equal(ud_oci_ref_split(good[i].spec, &repo, &tag, NULL), 0);
+        assert_string_equal(repo, good[i].local);
+        assert_string_equal(tag, good[i].tag);
+        free(repo);
+        free(tag);
+    }
+    char *repo = NULL, *tag = NULL;
+    struct ud_error err = {0};
+    assert_int_equal(ud_oci_ref_split("a//b", &repo, &tag, &err), UD_EINVAL);
+    assert_null(repo);
+    assert_null(tag);
+    for (long n = 1;; n++) {
+        ud_alloc_fail_after(n);
+        int rc = ud_oci_ref_split("quay.io/x:1", &repo, &tag, NULL);
+        ud_alloc_fail_after(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, UD_ENOMEM);
+        assert_null(repo);
+        assert_null(tag);
+    }
+    assert_string_equal(repo, "quay.io/x");
+    assert_string_equal(tag, "1");
+    free(repo);
+    free(tag);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_refs),        cmocka_unit_test(test_bad_refs),
-        cmocka_unit_test(test_tag_limits),       cmocka_unit_test(test_registry_url),
-        cmocka_unit_test(test_registry_url_bad), cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_good_refs),
+        cmocka_unit_test(test_bad_refs),
+        cmocka_unit_test(test_tag_limits),
+        cmocka_unit_test(test_registry_url),
+        cmocka_unit_test(test_registry_url_bad),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,6 +204,19 @@ conn_main(void *arg)
             break;
     }
     buf[len] = '\0';
+    /* A request body (POST): read up to its Content-Length. */
+    char *eoh = strstr(buf, "\r\n\r\n");
+    char clen[32] = "";
+    if (eoh)
+        header_value(buf, "Content-Length", clen, sizeof(clen), false);
+    size_t want = eoh && clen[0] ? (size_t)strtoul(clen, NULL, 10) : 0;
+    while (eoh && want > 0 && len - (size_t)(eoh + 4 - buf) < want && len < sizeof(buf) - 1) {
+        ssize_t r = recv(c->fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+    }
     if (len > 0 && strstr(buf, "\r\n\r\n")) {
         struct httpd_req *req = calloc(1, sizeof(*req));
         if (req) {
@@ -214,6 +227,7 @@ conn_main(void *arg)
                          false);
             header_value(buf, "Range", req->range, sizeof(req->range), false);
             header_value(buf, "Accept", req->accept, sizeof(req->accept), true);
+            snprintf(req->body, sizeof(req->body), "%s", strstr(buf, "\r\n\r\n") + 4);
             pthread_mutex_lock(&c->d->mu);
             c->d->requests++;
             pthread_mutex_unlock(&c->d->mu);

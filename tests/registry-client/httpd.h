@@ -17,6 +17,7 @@ struct httpd_req {
     char authorization[2048]; /* "" when absent */
     char range[128];          /* "" when absent */
     char accept[1024];        /* all Accept values joined with ", " */
+    char body[1024];          /* request body (Content-Length bytes, cut to fit) */
     int fd;                   /* the connection, for replies */
     struct httpd *d;
 };

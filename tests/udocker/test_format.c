@@ -114,6 +114,33 @@ test_images_rows(void **state)
     check(ud_fmt_image_blob("abc.layer", 42), "    /abc.layer (42 MB)");
 }
 
+/* images -p of an image pulled through an index: upstream's row, then the
+ * platforms the index offers; an index naming none still says "index". */
+static void
+test_images_index_rows(void **state)
+{
+    const char *three[] = {"linux/amd64", "linux/arm64/v8", "linux/arm/v7", NULL};
+    const char *none[] = {NULL};
+    check(ud_fmt_image_row_index("multi", "latest", false, "linux/amd64", three),
+          "linux/amd64        . multi:latest  [index: linux/amd64 linux/arm64/v8 linux/arm/v7]");
+    check(ud_fmt_image_row_index("quay.io/a/b", "1", true, "linux/arm/v7", three),
+          "linux/arm/v7       P quay.io/a/b:1  [index: linux/amd64 linux/arm64/v8 linux/arm/v7]");
+    check(ud_fmt_image_row_index("m", "t", false, "unknown/unknown", none),
+          "unknown/unknown    . m:t  [index]");
+    check(ud_fmt_image_row_index("m", "t", false, "linux/amd64", NULL),
+          "linux/amd64        . m:t  [index]");
+    /* Under allocation failure: NULL, never a truncated row. */
+    char *r = NULL;
+    for (long n = 1; n < 100 && !r; n++) {
+        ud_alloc_fail_after(n);
+        r = ud_fmt_image_row_index("multi", "latest", false, "linux/amd64", three);
+        ud_alloc_fail_after(0);
+    }
+    assert_non_null(r);
+    assert_true(ud_str_has_suffix(r, "linux/arm/v7]"));
+    free(r);
+}
+
 static void
 test_imagespec(void **state)
 {
@@ -154,7 +181,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pylist),      cmocka_unit_test(test_pylist_control_chars),
         cmocka_unit_test(test_ps_header),   cmocka_unit_test(test_ps_rows),
-        cmocka_unit_test(test_images_rows), cmocka_unit_test(test_imagespec),
+        cmocka_unit_test(test_images_rows), cmocka_unit_test(test_images_index_rows),
+        cmocka_unit_test(test_imagespec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

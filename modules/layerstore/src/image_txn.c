@@ -144,7 +144,7 @@ ud_store_image_put_ancestry(struct ud_store_image_txn *t, const char *json, size
 static bool
 reserved_name(const char *n)
 {
-    static const char *const r[] = {"TAG", "v1", "v2", "manifest", "ancestry", "PROTECT"};
+    static const char *const r[] = {"TAG", "v1", "v2", "manifest", "ancestry", "PROTECT", "index"};
     for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
         if (strcmp(n, r[i]) == 0)
             return true;
@@ -251,6 +251,12 @@ merge_into(struct ud_store_image_txn *t, struct ud_error *err)
             }
         }
     }
+    /* A kept index the new tag does not have would describe another image. */
+    cleanup_free char *new_index = ud_path_join(tmp, "index");
+    cleanup_free char *old_index = ud_path_join(t->tagdir, "index");
+    if (!new_index || !old_index)
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    bool drop_index = !ud_path_exists(new_index);
     cleanup_dir DIR *d = opendir(tmp);
     if (!d)
         return ud_error_set(err, ud_error_from_errno(errno), errno, "open %s", tmp);
@@ -271,6 +277,8 @@ merge_into(struct ud_store_image_txn *t, struct ud_error *err)
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
     if (rename(tagf, tagd) < 0)
         return ud_error_set(err, ud_error_from_errno(errno), errno, "rename %s", tagd);
+    if (drop_index)
+        (void)unlink(old_index);
     for (size_t i = 0; stale && stale[i]; i++) {
         cleanup_free char *lp = ud_path_join(t->tagdir, stale[i]);
         if (lp)

@@ -125,3 +125,8 @@ int store_dir_each(int dfd, char *buf, size_t size, store_dir_fn fn, void *ctx);
 int store_rm_tree(const char *path);
 /* fsync a directory after a rename into it; failures only logged. */
 void store_fsync_dir(const char *dir);
+
+/* ---- index_keep.c ---- */
+/* Is the file at path a readable image index (a JSON object with a
+ * "manifests" array)? For verify. */
+bool store_index_valid(const char *path);

@@ -37,8 +37,8 @@ vfail(struct vctx *v, int code, const char *name, const char *msg)
 static bool
 is_known(const char *n)
 {
-    static const char *const k[] = {"TAG",      "v1",      "v2", "PROTECT", "container.json",
-                                    "manifest", "ancestry"};
+    static const char *const k[] = {"TAG",      "v1",       "v2",   "PROTECT", "container.json",
+                                    "manifest", "ancestry", "index"};
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
         if (!strcmp(n, k[i]))
             return true;
@@ -213,6 +213,11 @@ scan_dir(struct vctx *v)
         if (rc < 0)
             return rc;
     }
+    /* The kept index (index_keep.c) is not part of the image: a bad one
+     * only costs "images -p" its platform list. */
+    cleanup_free char *ip = ud_path_join(v->tagdir, "index");
+    if (ip && ud_path_exists(ip) && !store_index_valid(ip) && v->cb)
+        (void)v->cb(v->ctx, UD_STORE_VERIFY_WARN, "index", NULL, "invalid index file in image");
     if (names)
         ud_strv_sort(names);
     for (size_t i = 0; names && names[i]; i++)

@@ -91,12 +91,14 @@ check_tag(const char *t, size_t n, struct ud_error *err)
 
 /* Repository path: upstream's ^[a-zA-Z0-9][a-zA-Z0-9-_./:]+$ with ':' only
  * in the host, and no empty, "." or ".." components since the name becomes
- * a directory path under repos/. host_len is 0 when there is no host. */
+ * a directory path under repos/. One character is enough, as for Docker
+ * ("a", "library/a"); upstream's regex wanted two. host_len is 0 when
+ * there is no host. */
 static int
 check_repo(const char *r, size_t n, size_t host_len, struct ud_error *err)
 {
-    if (n < 2)
-        return ud_error_set(err, UD_EINVAL, 0, "image name '%.*s' is too short", (int)n, r);
+    if (n == 0)
+        return ud_error_set(err, UD_EINVAL, 0, "empty image name");
     if (n > UD_OCI_NAME_MAX)
         return ud_error_set(err, UD_EINVAL, 0, "image name longer than %d characters",
                             UD_OCI_NAME_MAX);
@@ -250,6 +252,20 @@ ud_oci_ref_fini(struct ud_image_ref *ref)
     free(ref->remote_repo);
     free(ref->tag);
     memset(ref, 0, sizeof(*ref));
+}
+
+int
+ud_oci_ref_split(const char *spec, char **repo, char **tag, struct ud_error *err)
+{
+    struct ud_image_ref ref = {0};
+    int rc = ud_oci_ref_parse(spec, &ref, err);
+
+    if (rc < 0)
+        return rc;
+    *repo = ud_steal(&ref.local_repo);
+    *tag = ud_steal(&ref.tag);
+    ud_oci_ref_fini(&ref);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -113,6 +113,37 @@ token_from_json(const char *body, size_t len, char **out, struct ud_error *err)
     return rc;
 }
 
+/* OAuth2 refresh (Docker's identitytoken): POST to the realm with
+ * grant_type=refresh_token and the challenge's service and scope. */
+static int
+refresh_form(struct ud_reg_client *c, const struct ud_reg_challenge *ch, char **out,
+             struct ud_error *err)
+{
+    struct ud_buf b;
+    int rc = 0;
+    ud_buf_init(&b, 65536);
+    const char *keys[] = {"service", "scope"};
+    cleanup_free char *tok = reg_url_escape(c->identity_token, false);
+    if (!tok)
+        rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    else
+        rc = ud_buf_appendf(&b, err, "grant_type=refresh_token&client_id=udocker&refresh_token=%s",
+                            tok);
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        const char *v = ud_reg_challenge_param(ch, keys[i]);
+        if (!v)
+            continue;
+        char *ev = reg_url_escape(v, false);
+        rc = ev ? ud_buf_appendf(&b, err, "&%s=%s", keys[i], ev)
+                : ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+        free(ev);
+    }
+    if (rc == 0 && !(*out = ud_buf_steal(&b)))
+        rc = ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    ud_buf_fini(&b);
+    return rc;
+}
+
 static int
 bearer(struct ud_reg_client *c, const char *repo, const struct ud_reg_challenge *ch,
        struct ud_error *err)
@@ -128,19 +159,27 @@ bearer(struct ud_reg_client *c, const char *repo, const struct ud_reg_challenge 
         return ud_error_set(err, UD_EAUTH, 0, "bearer challenge without realm");
     if (!ud_str_has_prefix(realm, "https://") && !ud_str_has_prefix(realm, "http://"))
         return ud_error_set(err, UD_EAUTH, 0, "bearer realm is not an http(s) URL");
-    int rc = token_url(ch, realm, &url, err);
+    cleanup_free char *form = NULL;
+    int rc = c->identity_token ? refresh_form(c, ch, &form, err) : token_url(ch, realm, &url, err);
     if (rc < 0)
         return rc;
-    if (c->auth_b64 && !(basic = ud_asprintf("Authorization: Basic %s", c->auth_b64)))
+    if (form && !(url = ud_strdup(realm)))
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
-    struct reg_request req = {
-        .url = url, .repo = repo, .body_max = TOKEN_BODY_MAX, .no_auth = true, .authz = basic};
+    if (!form && c->auth_b64 && !(basic = ud_asprintf("Authorization: Basic %s", c->auth_b64)))
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    struct reg_request req = {.url = url,
+                              .repo = repo,
+                              .body_max = TOKEN_BODY_MAX,
+                              .no_auth = true,
+                              .authz = basic,
+                              .post_form = form};
     struct reg_response resp = {0};
     ud_log(UD_LOG_DEBUG, "registry: token request %.200s", url);
     rc = reg_http_get(c, &req, &resp, err);
     if (rc == 0 && (resp.status == 401 || resp.status == 403))
         rc = ud_error_set(err, UD_EAUTH, 0, "%s (token endpoint HTTP %ld)",
-                          c->auth_b64 ? "authentication failed" : "not authorized", resp.status);
+                          c->auth_b64 || form ? "authentication failed" : "not authorized",
+                          resp.status);
     else if (rc == 0 && resp.status != 200)
         rc = ud_error_set(err, UD_EAUTH, 0, "token endpoint answered HTTP %ld", resp.status);
     if (rc == 0)

@@ -96,12 +96,38 @@ apply_defaults(struct ud_reg_client *c, const struct ud_reg_options *o)
     c->cancel = o->cancel;
 }
 
+/* The proxy decided once for the registry's host (proxy.c). "" means
+ * direct: set explicitly, it also stops libcurl from reading the
+ * environment on its own. */
+static int
+client_proxy(struct ud_reg_client *c, const char *explicit_proxy, struct ud_error *err)
+{
+    char *p = NULL;
+    const char *why = NULL;
+    int rc = ud_reg_proxy_select(c->registry, explicit_proxy, NULL, &p, &why, err);
+    if (rc < 0)
+        return rc;
+    if (!p && !(p = ud_strdup("")))
+        return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
+    if (*p) {
+        const char *at = strrchr(p, '@');
+        const char *sep = strstr(p, "://");
+        ud_log(UD_LOG_DEBUG, "registry: %s via proxy %s%s (%s)", c->registry,
+               at ? "<credentials>@" : "", at ? at + 1 : (sep ? sep + 3 : p), why);
+    } else {
+        ud_log(UD_LOG_DEBUG, "registry: %s direct (%s)", c->registry, why);
+    }
+    c->proxy = p;
+    return 0;
+}
+
 int
 ud_reg_client_new(const struct ud_reg_options *o, struct ud_reg_client **out, struct ud_error *err)
 {
     if (!o || !out)
         return ud_error_set(err, UD_EINVAL, 0, "registry client: no options");
-    if (o->auth_b64 && strpbrk(o->auth_b64, "\r\n"))
+    if ((o->auth_b64 && strpbrk(o->auth_b64, "\r\n")) ||
+        (o->identity_token && strpbrk(o->identity_token, "\r\n")))
         return ud_error_set(err, UD_EINVAL, 0, "registry client: bad credentials");
     /* Before anything else: without libcurl every later step would fail
      * with a misleading "out of memory". */
@@ -119,9 +145,15 @@ ud_reg_client_new(const struct ud_reg_options *o, struct ud_reg_client **out, st
         return rc;
     }
     apply_defaults(c, o);
-    if (copy_opt(o->ca_bundle, &c->ca_bundle) < 0 || copy_opt(o->proxy, &c->proxy) < 0 ||
-        copy_opt(o->user_agent, &c->user_agent) < 0 || copy_opt(o->auth_b64, &c->auth_b64) < 0 ||
-        !(c->easy = curl_easy_init()) || !(c->share = curl_share_init())) {
+    rc = client_proxy(c, o->proxy, err);
+    if (rc < 0) {
+        ud_reg_client_free(c);
+        return rc;
+    }
+    if (copy_opt(o->ca_bundle, &c->ca_bundle) < 0 || copy_opt(o->user_agent, &c->user_agent) < 0 ||
+        copy_opt(o->auth_b64, &c->auth_b64) < 0 ||
+        copy_opt(o->identity_token, &c->identity_token) < 0 || !(c->easy = curl_easy_init()) ||
+        !(c->share = curl_share_init())) {
         ud_reg_client_free(c);
         return ud_error_set(err, UD_ENOMEM, 0, "out of memory");
     }
@@ -147,6 +179,7 @@ ud_reg_client_free(struct ud_reg_client *c)
     free(c->proxy);
     free(c->user_agent);
     free(c->auth_b64);
+    free(c->identity_token);
     free(c);
     curl_global_cleanup();
 }

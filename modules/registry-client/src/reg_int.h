@@ -46,8 +46,9 @@ struct ud_reg_client {
     char *proxy;
     char *user_agent;
     char *auth_b64;
-    int max_conn;      /* blob transfers in all */
-    int max_blob_conn; /* blob transfers on one blob */
+    char *identity_token; /* OAuth2 refresh token (Docker's identitytoken) */
+    int max_conn;         /* blob transfers in all */
+    int max_blob_conn;    /* blob transfers on one blob */
     long connect_timeout;
     long timeout;
     long download_timeout;
@@ -139,6 +140,8 @@ struct reg_request {
     bool no_auth;              /* never send or negotiate credentials */
     const char *authz;         /* explicit "Authorization: ..." line, sent
                                   only to the request URL's own origin */
+    const char *post_form;     /* POST this application/x-www-form-urlencoded
+                                  body instead of a GET (token refresh) */
 };
 
 struct reg_response {

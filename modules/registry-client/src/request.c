@@ -108,6 +108,8 @@ perform_once(struct ud_reg_client *c, const struct reg_request *req, const char 
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &resp->h);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    if (req->post_form)
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->post_form);
     *crc = curl_easy_perform(e);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);

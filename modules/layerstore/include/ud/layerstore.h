@@ -265,7 +265,8 @@ enum ud_store_verify_event {
                                  file, so the caller can check it is a valid tar;
                                  a non-zero return marks it failed */
     UD_STORE_VERIFY_CONFIG,   /* the config blob passed its hash check */
-    UD_STORE_VERIFY_WARN,     /* msg: "unknown file in image: NAME" */
+    UD_STORE_VERIFY_WARN,     /* msg: "unknown file in image: NAME", or
+                                 "invalid index file in image" (name "index") */
     UD_STORE_VERIFY_FAIL,     /* msg: what is wrong with name */
 };
 typedef int (*ud_store_verify_fn)(void *ctx, enum ud_store_verify_event ev, const char *name,
@@ -394,3 +395,28 @@ int ud_store_container_names(const struct ud_store *s, const char *id_or_name, c
  * caller still learns the id. F-mode re-setup of the clone is the caller's. */
 int ud_store_container_clone(struct ud_store *s, const char *id_or_name, const char *name,
                              char id[37], struct ud_error *err) UD_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Index of a multi-platform image (index_keep.c)                       */
+/* ------------------------------------------------------------------ */
+
+/* A pull that resolved the tag through an OCI index or a Docker manifest
+ * list keeps the index it chose the platform manifest from as the regular
+ * file "index" of the tag directory (upstream ignores it; its verify only
+ * warns "unknown file in image: index"). Images without it are single
+ * platform as far as the store knows. */
+
+/* Write "index" (bytes as given) into the transaction, atomically.
+ * UD_EINVAL "invalid image index" unless json is a JSON object with a
+ * "manifests" array. */
+int ud_store_image_put_index(struct ud_store_image_txn *t, const char *json, size_t len,
+                             struct ud_error *err) UD_WUR;
+
+/* The platforms the kept index offers, "os/architecture[/variant]" in
+ * index order, each once; entries without os or architecture, and
+ * attestations (platform unknown/unknown, or a "vnd.docker.reference.type"
+ * annotation) are skipped. *platforms is NULL-terminated (possibly empty;
+ * ud_strv_free), or NULL when the image has no index. UD_ENOENT if no such
+ * image, UD_EPARSE "repo:tag: invalid index file", UD_EIO, UD_ENOMEM. */
+int ud_store_image_index_platforms(const struct ud_store *s, const char *repo, const char *tag,
+                                   char ***platforms, struct ud_error *err) UD_WUR;

@@ -57,6 +57,10 @@ int ud_oci_ref_parse(const char *spec, struct ud_image_ref *out, struct ud_error
 
 /* Free the strings of ref and zero it. NULL and zeroed structs are fine. */
 void ud_oci_ref_fini(struct ud_image_ref *ref);
+/* Parse spec as ud_oci_ref_parse does and give its local repository and
+ * tag only (both owned by the caller; written only on success). Same
+ * errors. */
+int ud_oci_ref_split(const char *spec, char **repo, char **tag, struct ud_error *err) UD_WUR;
 
 /* Registry base URL (no trailing '/') for ref. A host in the reference wins
  * ("https://<host>"; "docker.io" and "index.docker.io" map to

@@ -43,7 +43,8 @@ struct ud_reg_options {
     const char *registry_url;
     bool insecure;               /* --insecure: do not verify TLS peer or host name */
     const char *ca_bundle;       /* extra CA file (PEM), trusted in addition to the system store */
-    const char *proxy;           /* socks4/4a/5/5h/http URL, optional user:pass@ */
+    const char *proxy;           /* socks4/4a/5/5h/http URL, optional user:pass@; NULL:
+                                    the environment (ud_reg_proxy_select) */
     int max_connections;         /* parallel blob transfers in all: 12 */
     int max_blob_connections;    /* parallel transfers on one blob: 8 (<= max_connections) */
     long connect_timeout_s;      /* 6 */
@@ -51,6 +52,8 @@ struct ud_reg_options {
     long download_timeout_s;     /* one blob transfer (or segment): 1800 */
     const char *user_agent;      /* "udocker/<version>" style; NULL: curl's none */
     const char *auth_b64;        /* base64("user:pass") for this registry or NULL */
+    const char *identity_token;  /* OAuth2 refresh token (Docker's identitytoken): bearer
+                                    tokens are then obtained by POST grant_type=refresh_token */
     size_t segment_size;         /* largest ranged segment: 16 MiB (at least 64 KiB) */
     size_t segment_min_size;     /* smallest, toward the end of a fetch: 4 MiB (<= segment_size) */
     int max_attempts;            /* attempts per request (429/5xx/network): 3 */
@@ -218,3 +221,67 @@ int ud_reg_keystore_set(const char *path, const char *registry_url, const char *
 int ud_reg_keystore_delete(const char *path, const char *registry_url, struct ud_error *err) UD_WUR;
 /* Remove the whole file (logout -a). UD_ENOENT when it did not exist. */
 int ud_reg_keystore_delete_all(const char *path, struct ud_error *err) UD_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Proxies                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef char *(*ud_reg_getenv_fn)(const char *name);
+
+/* The proxy a client for url uses. explicit_proxy (non-empty) wins; else
+ * https_proxy/HTTPS_PROXY for an https URL, http_proxy (lower case only,
+ * as libcurl) for http; else all_proxy/ALL_PROXY. When url's host
+ * matches no_proxy/NO_PROXY (comma list: "*", names, ".domain" or
+ * "domain" suffixes, IPs, IPv4 CIDR like 127.0.0.0/8; ports ignored) the
+ * answer is direct, also for an explicit proxy. *out is the proxy URL
+ * (caller frees) or NULL for a direct connection; *why (optional, static)
+ * names the rule that decided. getenv_fn NULL means getenv. Errors:
+ * UD_EINVAL (proxy URL with blanks), UD_ENOMEM. */
+int ud_reg_proxy_select(const char *url, const char *explicit_proxy, ud_reg_getenv_fn getenv_fn,
+                        char **out, const char **why, struct ud_error *err) UD_WUR;
+/* Whether host (no port, no brackets) matches a no_proxy list. */
+bool ud_reg_no_proxy_match(const char *no_proxy, const char *host);
+
+/* ------------------------------------------------------------------ */
+/* Docker CLI credentials (~/.docker/config.json)                      */
+/* ------------------------------------------------------------------ */
+
+/* What config.json says about one registry. Any field may be NULL. */
+struct ud_reg_docker_auth {
+    char *auth_b64;       /* auths.<key>.auth (base64 "user:pass") */
+    char *identity_token; /* auths.<key>.identitytoken */
+    char *helper;         /* credHelpers.<host>, else credsStore */
+    char *server;         /* what to hand the helper: the auths key found, or
+                             "https://index.docker.io/v1/" for Docker Hub, or
+                             the host[:port] */
+};
+void ud_reg_docker_auth_fini(struct ud_reg_docker_auth *a);
+
+/* Look registry_url up in the text of a Docker CLI config.json. Keys of
+ * "auths" match by host[:port] whatever their scheme and path; the Docker
+ * Hub names (docker.io, index.docker.io, registry-1.docker.io,
+ * registry.hub.docker.com) are one registry. out is filled on success.
+ * Errors: UD_ENOENT (nothing for this registry), UD_EPARSE (not JSON, or
+ * fields of the wrong type), UD_ETOOBIG (over 1 MiB), UD_ENOMEM. */
+int ud_reg_docker_config_lookup(const char *json, size_t len, const char *registry_url,
+                                struct ud_reg_docker_auth *out, struct ud_error *err) UD_WUR;
+
+/* Run "docker-credential-<helper> get" (found in PATH) with server on
+ * stdin and read its JSON {"Username": ..., "Secret": ...}. A Username of
+ * "<token>" makes Secret an identity token (*identity_token), else
+ * *auth_b64 = base64(Username:Secret). The helper is killed after
+ * timeout_ms. Errors: UD_EINVAL (bad helper name), UD_ENOENT (helper not
+ * installed, or it has no credentials for server), UD_ENET ("credential
+ * helper timed out"), UD_EREMOTE (it failed or crashed), UD_EPARSE (unreadable answer), UD_ENOMEM.
+ */
+int ud_reg_cred_helper_get(const char *helper, const char *server, long timeout_ms, char **auth_b64,
+                           char **identity_token, struct ud_error *err) UD_WUR;
+
+/* Both: read config_path, look registry_url up, ask its helper (falling
+ * back to the auths entry when the helper fails: the reason is logged at
+ * debug level). Exactly one of *auth_b64 / *identity_token is set on
+ * success. Errors: UD_ENOENT (no file, no entry), UD_EPARSE, the file's
+ * read errors, UD_ENOMEM. */
+int ud_reg_docker_credentials(const char *config_path, const char *registry_url,
+                              long helper_timeout_ms, char **auth_b64, char **identity_token,
+                              struct ud_error *err) UD_WUR;
