@@ -32,6 +32,20 @@ repr_char(struct ud_buf *b, char c, char q)
     return ud_buf_append(b, &c, 1, NULL);
 }
 
+/* End a "[..." list being built in b (rc: the building so far): the text
+ * (caller frees), or NULL when out of memory. */
+static char *
+close_list(struct ud_buf *b, int rc)
+{
+    if (rc == 0)
+        rc = ud_buf_append(b, "]", 1, NULL);
+    if (rc) {
+        ud_buf_fini(b);
+        return NULL;
+    }
+    return ud_buf_steal(b);
+}
+
 char *
 ud_fmt_pylist(const char *const *v, bool empty_as_blank)
 {
@@ -50,13 +64,7 @@ ud_fmt_pylist(const char *const *v, bool empty_as_blank)
         if (rc == 0)
             rc = ud_buf_append(&b, &q, 1, NULL);
     }
-    if (rc == 0)
-        rc = ud_buf_append(&b, "]", 1, NULL);
-    if (rc) {
-        ud_buf_fini(&b);
-        return NULL;
-    }
-    return ud_buf_steal(&b);
+    return close_list(&b, rc);
 }
 
 char *
@@ -105,13 +113,7 @@ ud_fmt_image_row_index(const char *repo, const char *tag, bool is_protected, con
     int rc = ud_buf_appendf(&b, NULL, "%s  [index", row);
     for (size_t i = 0; rc == 0 && index_platforms && index_platforms[i]; i++)
         rc = ud_buf_appendf(&b, NULL, "%s%s", i ? " " : ": ", index_platforms[i]);
-    if (rc == 0)
-        rc = ud_buf_append(&b, "]", 1, NULL);
-    if (rc) {
-        ud_buf_fini(&b);
-        return NULL;
-    }
-    return ud_buf_steal(&b);
+    return close_list(&b, rc);
 }
 
 char *
