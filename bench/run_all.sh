@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Runs the benches (create, pull, startup, memory, then the engine benches
-# run and engines) one after the other, each bounded in time, and prints
+# run, engines and battery) one after the other, each bounded in time, and prints
 # their ratios side by side, the log's path last.
 # Usage: run_all.sh [UDOCKER_BINARY]   (default: build/apps/udocker/udocker)
 # Full output: bench/results/run-<date>.log; result lines: results/latest.txt.
@@ -23,7 +23,7 @@ run_bench() {
     RES[$1]=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
 }
 
-for b in create pull startup memory run engines; do
+for b in create pull startup memory run engines battery; do
     run_bench "$b"
 done
 
@@ -106,6 +106,14 @@ field() {
             "PRoot $(field engines tracer100_proot_mb) MB" "" "(context)"
     else
         failed engines
+    fi
+    if [ -n "${RES[battery]:-}" ]; then
+        row battery "P1 $(field battery probes) probes $(field battery sum_p1_ms) ms" \
+            "PRoot $(field battery sum_proot_ms) ms" "$(field battery sum_p1_proot)" "(sum)"
+        row "" "worst probe $(field battery worst_probe)" "PRoot" \
+            "$(field battery worst_p1_proot)" "<= 1 ($(field battery verdict))"
+    else
+        failed battery
     fi
 } | tee -a "$logf"
 echo "log: $logf"

@@ -30,6 +30,8 @@ mount -t overlay overlay -o lowerdir=/mnt,upperdir=/run/upper,workdir=/run/work 
     fail "cannot mount the overlay root"
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
+# runc and crun need a cgroup hierarchy, as any systemd host has.
+mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup
 mount -t devtmpfs dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts

@@ -190,7 +190,11 @@ run_in(const struct ud_run_spec *spec, enum ud_rr_runtime rt, const char *path, 
         .mqueue = kernel_has_mqueue(),
     };
     cleanup_free char *state = ud_path_join(tmp, "state");
-    cleanup_free char *pidfile = spec->tty ? NULL : ud_path_join(tmp, "command.pid");
+    /* crun hands the command udocker's own stdio and forwards signals in
+     * the foreground; runc copies output through its pipes and would wait
+     * for orphans holding them, so runc starts the command detached. */
+    bool detach = !spec->tty && rt == UD_RR_RUNC;
+    cleanup_free char *pidfile = detach ? ud_path_join(tmp, "command.pid") : NULL;
     cleanup_free char *config = NULL;
     char id[37];
     cpu_set_t cpus;
@@ -199,7 +203,7 @@ run_in(const struct ud_run_spec *spec, enum ud_rr_runtime rt, const char *path, 
 
     if (rc < 0)
         return rc;
-    if (!state || (!spec->tty && !pidfile))
+    if (!state || (detach && !pidfile))
         return ud_error_set(err, UD_ENOMEM, ENOMEM, "state directory");
     if (mkdir(state, 0700) < 0)
         return ud_error_set(err, UD_EIO, errno, "mkdir %s", state);
