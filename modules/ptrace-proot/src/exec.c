@@ -142,18 +142,45 @@ parse_shebang(const char *buf, size_t n, char *interp, char *arg)
     return ud_exec_parse_shebang(buf, n, interp, arg);
 }
 
+/* Does the loader at host know "--argv0" (glibc 2.33 and later)? The
+ * option's name sits in its .rodata. Read in fixed chunks that overlap by
+ * the needle's length: no growing buffer on the first exec of every
+ * container, and unlike a mapping, a loader truncated meanwhile cannot
+ * fault the tracer (SIGBUS). */
+static bool
+file_has_argv0(const char *host)
+{
+    static const char needle[] = "--argv0"; /* with its NUL, as in .rodata */
+    enum { NEEDLE = sizeof(needle), CHUNK = 64 * 1024 };
+    static char buf[CHUNK + NEEDLE];
+    int fd = open(host, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool yes = false;
+    size_t keep = 0;
+    for (off_t total = 0; !yes && total < (off_t)(8u << 20);) {
+        ssize_t n = read(fd, buf + keep, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        total += n;
+        size_t have = keep + (size_t)n;
+        yes = memmem(buf, have, needle, NEEDLE) != NULL;
+        keep = have < NEEDLE - 1 ? have : NEEDLE - 1;
+        memmove(buf, buf + have - keep, keep);
+    }
+    close(fd);
+    return yes;
+}
+
 static bool
 loader_has_argv0(struct tracer *t, const char *host)
 {
     for (size_t i = 0; i < t->nloaders; i++)
         if (strcmp(t->loaders[i].host, host) == 0)
             return t->loaders[i].argv0;
-    char *data = NULL;
-    size_t len = 0;
-    bool yes = false;
-    if (ud_file_read(host, 8u << 20, &data, &len, NULL) == 0)
-        yes = memmem(data, len, "--argv0", 8) != NULL;
-    free(data);
+    bool yes = file_has_argv0(host);
     if (t->nloaders < sizeof(t->loaders) / sizeof(t->loaders[0])) {
         char *copy = ud_strdup(host);
         if (copy != NULL) {
