@@ -58,13 +58,10 @@ switch_mode(struct ud_cli *cli, struct ud_store *s, const struct ud_engine_ctr *
     if (strcasecmp(want, "auto") == 0) {
         const struct ud_engine *e;
         struct ud_hostcaps caps;
-        cleanup_free char *cache = ud_path_join(cli->conf->topdir, "hostcaps.json");
-        if (cache == NULL || ud_hostcaps_get(cache, &caps, &err) != 0 ||
-            ud_engine_auto(ud_cli_engines, &caps, &e, &err) != 0) {
+        if (ud_cli_auto_engine(cli, &caps, &e, &err) != 0) {
             ud_err("%s", err.msg);
             return 1;
         }
-        ud_log(UD_LOG_DEBUG, "execmode auto: %s", e->mode);
         snprintf(mode, sizeof(mode), "%s", e->mode);
     } else if (strlen(want) != 2 || !ud_execmode_valid(mode)) {
         ud_err("invalid execmode: %s", want);

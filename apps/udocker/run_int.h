@@ -24,6 +24,12 @@ void ud_cli_default_execmode(const struct ud_cli *cli, char mode[5]);
  * this host (from the cached probe), or "--" when no engine works. */
 void ud_cli_default_execmode_resolved(const struct ud_cli *cli, char mode[5]);
 
+/* The automatic choice: the host probe (cached in <topdir>/hostcaps.json)
+ * and the fastest engine that works on it (logged at DEBUG). Prints
+ * nothing; err says why none works. */
+int ud_cli_auto_engine(const struct ud_cli *cli, struct ud_hostcaps *caps,
+                       const struct ud_engine **out, struct ud_error *err);
+
 /* The engine to run a container with: its recorded mode, else the
  * default; "auto" probes the host (cached in <topdir>/hostcaps.json) and
  * takes the fastest engine that works, saying which and why at DEBUG.

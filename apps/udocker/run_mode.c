@@ -101,22 +101,43 @@ ud_cli_default_execmode(const struct ud_cli *cli, char mode[5])
         snprintf(mode, 5, "auto");
 }
 
+/* The host probe, cached in <topdir>/hostcaps.json. */
+static int
+host_caps(const struct ud_cli *cli, struct ud_hostcaps *caps, struct ud_error *err)
+{
+    cleanup_free char *cache = ud_path_join(cli->conf->topdir, "hostcaps.json");
+
+    if (cache == NULL)
+        return ud_error_set(err, UD_ENOMEM, 0, "probing the host: out of memory");
+    int rc = ud_hostcaps_get(cache, caps, err);
+    if (rc != 0)
+        ud_error_prefix(err, "probing the host: ");
+    return rc;
+}
+
+int
+ud_cli_auto_engine(const struct ud_cli *cli, struct ud_hostcaps *caps, const struct ud_engine **out,
+                   struct ud_error *err)
+{
+    int rc = host_caps(cli, caps, err);
+    if (rc != 0)
+        return rc;
+    rc = ud_engine_auto(ud_cli_engines, caps, out, err);
+    if (rc == 0)
+        ud_log(UD_LOG_DEBUG, "execmode auto: chose %s: %s", (*out)->mode,
+               (*out)->summary ? (*out)->summary : "");
+    return rc;
+}
+
 static int
 pick_auto(const struct ud_cli *cli, const struct ud_engine **out, struct ud_hostcaps *caps)
 {
     struct ud_error err = {0};
-    cleanup_free char *cache = ud_path_join(cli->conf->topdir, "hostcaps.json");
 
-    if (cache == NULL || ud_hostcaps_get(cache, caps, &err) != 0) {
-        ud_err("probing the host: %s", err.msg[0] ? err.msg : "out of memory");
-        return 1;
-    }
-    if (ud_engine_auto(ud_cli_engines, caps, out, &err) != 0) {
+    if (ud_cli_auto_engine(cli, caps, out, &err) != 0) {
         ud_err("%s", err.msg);
         return 1;
     }
-    ud_log(UD_LOG_DEBUG, "execmode auto: chose %s: %s", (*out)->mode,
-           (*out)->summary ? (*out)->summary : "");
     return 0;
 }
 
@@ -129,9 +150,7 @@ ud_cli_default_execmode_resolved(const struct ud_cli *cli, char mode[5])
     struct ud_error err = {0};
     struct ud_hostcaps caps;
     const struct ud_engine *e = NULL;
-    cleanup_free char *cache = ud_path_join(cli->conf->topdir, "hostcaps.json");
-    if (cache != NULL && ud_hostcaps_get(cache, &caps, &err) == 0 &&
-        ud_engine_auto(ud_cli_engines, &caps, &e, &err) == 0)
+    if (ud_cli_auto_engine(cli, &caps, &e, &err) == 0)
         snprintf(mode, 5, "%s", e->mode);
     else
         snprintf(mode, 5, "--");
@@ -167,9 +186,8 @@ ud_cli_engine_pick(const struct ud_cli *cli, const char *cdir, bool *recorded,
         ud_err("execution mode %s is not available in this build", mode);
         return 1;
     }
-    cleanup_free char *cache = ud_path_join(cli->conf->topdir, "hostcaps.json");
-    if (cache == NULL || ud_hostcaps_get(cache, caps, &err) != 0) {
-        ud_err("probing the host: %s", err.msg);
+    if (host_caps(cli, caps, &err) != 0) {
+        ud_err("%s", err.msg);
         return 1;
     }
     if (e->probe != NULL && e->probe(caps, &err) != 0) {
